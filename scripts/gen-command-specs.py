@@ -18,6 +18,14 @@ Redis computes at startup (implicit ACL categories, movablekeys, the legacy
 first/last/step range) are computed by CommandSpec.swift, the same way Redis
 does, so that the data here stays a verbatim copy of the source facts.
 
+The few transformations that Redis's own build applies when it turns the JSON
+into src/commands.c (utils/generate-command-code.py) are applied here too, so
+the output holds what Redis 7.0.15 actually has compiled in:
+  - argument names are lowercased ("ID" -> "id"),
+  - argument tokens are uppercased ("m" -> "M") and read as the C string
+    literal they end up in (MIGRATE's token '""' becomes the empty string),
+  - the group "sorted_set" is printed by Redis as "sorted-set".
+
 Commands flagged ONLY_SENTINEL at the top level (the SENTINEL container and its
 subcommands) are left out: a Redis server not in sentinel mode does not
 register them (populateCommandTable in server.c), and COMMAND COUNT does not
@@ -54,12 +62,54 @@ def fail(msg):
     sys.exit(1)
 
 
+# The group names COMMAND DOCS prints (the COMMAND_GROUP_* table of server.c).
+GROUP_NAMES = {"sorted_set": "sorted-set"}
+
+
+def c_literal_value(text):
+    """The value of the C string literal '"' + text + '"' that
+    generate-command-code.py writes: adjacent literals concatenate, so a text
+    of '""' yields the empty string. Only quotes are handled; backslashes are
+    rejected by check_strings."""
+    return text.replace('"', "")
+
+
+def check_strings(where, value):
+    """Quotes or backslashes anywhere but in a token would need the C literal
+    treatment too (see c_literal_value): refuse them instead of guessing."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k != "token":
+                check_strings(where + "." + k, v)
+    elif isinstance(value, list):
+        for v in value:
+            check_strings(where, v)
+    elif isinstance(value, str) and ('"' in value or "\\" in value):
+        fail("%s: string with a quote or backslash: %r" % (where, value))
+
+
 def check_argument(where, arg):
     unknown = set(arg) - ARGUMENT_FIELDS
     if unknown:
         fail("%s: unknown argument fields %s" % (where, sorted(unknown)))
+    if "\\" in arg.get("token", ""):
+        fail("%s: token with a backslash" % where)
     for sub in arg.get("arguments", []):
         check_argument(where + "/" + arg["name"], sub)
+
+
+def compiled_argument(arg):
+    """The argument as generate-command-code.py compiles it."""
+    out = {}
+    for key, value in arg.items():
+        if key == "name":
+            value = value.lower()
+        elif key == "token":
+            value = c_literal_value(value.upper())
+        elif key == "arguments":
+            value = [compiled_argument(sub) for sub in value]
+        out[key] = value
+    return out
 
 
 def load(folder):
@@ -78,10 +128,15 @@ def load(folder):
                 fail("%s: unknown key spec fields %s" % (path, sorted(set(spec) - KEY_SPEC_FIELDS)))
         for arg in body.get("arguments", []):
             check_argument(path, arg)
+        check_strings(path, body)
         out = {"name": name.lower()}
         for field in COMMAND_FIELDS:
             if field in body and field != "container":
                 out[field] = body[field]
+        if "group" in out:
+            out["group"] = GROUP_NAMES.get(out["group"], out["group"])
+        if "arguments" in out:
+            out["arguments"] = [compiled_argument(arg) for arg in out["arguments"]]
         container = body.get("container")
         key = (container.lower() if container else None, name.lower())
         if key in commands:
