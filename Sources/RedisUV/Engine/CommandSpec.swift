@@ -125,7 +125,7 @@ struct CommandFlags: OptionSet, Sendable, Hashable {
 
 // MARK: - ACL categories
 
-enum ACLCategories {
+enum CommandACLCategories {
     /// Redis 7.0's ACL categories in the order of ACLCommandCategories (acl.c),
     /// which is the order COMMAND INFO prints a command's categories in.
     static let ordered: [String] = [
@@ -392,7 +392,7 @@ enum CommandSpecLoader {
         if keySpecs.contains(where: { !$0.isIndexRange }) {
             flags.insert(.movableKeys)
         }
-        let acl = ACLCategories.effective(explicit: strings(o, "acl_categories"), flags: flags)
+        let acl = CommandACLCategories.effective(explicit: strings(o, "acl_categories"), flags: flags)
         let range = legacyRange(keySpecs)
         let history: [CommandHistoryEntry] = (o["history"] as? [[String]] ?? []).map {
             guard $0.count == 2 else { fatalError("CommandSpecs: \(fullName): bad history entry") }
