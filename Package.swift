@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "redis-uv",
+    products: [
+        .executable(name: "redis-uv", targets: ["redis-uv"]),
+    ],
+    targets: [
+        // libuv, found through pkg-config; the only C dependency.
+        .systemLibrary(
+            name: "CLibUV",
+            path: "Sources/CLibUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]
+        ),
+        .target(
+            name: "RedisUV",
+            dependencies: ["CLibUV"],
+            swiftSettings: [
+                // The event loop is single-threaded by design; dynamic exclusivity checks on
+                // class properties cost ~25% of user time in a measured minimal server.
+                .unsafeFlags(["-enforce-exclusivity=unchecked"]),
+            ]
+        ),
+        .executableTarget(name: "redis-uv", dependencies: ["RedisUV"]),
+        .testTarget(name: "RedisUVTests", dependencies: ["RedisUV"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

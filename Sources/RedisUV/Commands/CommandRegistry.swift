@@ -1,0 +1,9 @@
+/// Every implemented command, by Redis full name ("get", "config|get"). One line per
+/// command family; each family's file holds its handlers and its table.
+enum CommandRegistry {
+    static var implementations: [(String, CommandProc)] {
+        ConnectionCommands.table
+            + StringCommands.table
+            + ConfigCommand.table
+    }
+}

@@ -1,0 +1,73 @@
+/// Per-connection state (Redis's `client` struct): who it is, where its input stands,
+/// what it has been sent. The transport (Connection, in LibUV/) is separate: a Client with
+/// no connection is what unit tests drive.
+final class Client {
+    struct Flags: OptionSet {
+        let rawValue: UInt32
+        /// Close once everything queued is written (QUIT, protocol errors).
+        static let closeAfterReply = Flags(rawValue: 1 << 0)
+        /// Close at the next opportunity, dropping unwritten replies (CLIENT KILL, limits).
+        static let closeASAP = Flags(rawValue: 1 << 1)
+        /// Already on the server's list of clients with replies to flush.
+        static let pendingWrite = Flags(rawValue: 1 << 2)
+        /// Input processing paused until the reply backlog drains (slow reader).
+        static let inputPaused = Flags(rawValue: 1 << 3)
+        static let noEvict = Flags(rawValue: 1 << 4)
+        static let closed = Flags(rawValue: 1 << 5)
+    }
+
+    let id: Int
+    unowned(unsafe) let server: Server
+    /// The transport, nil for clients that only exist in tests.
+    unowned(unsafe) var connection: Connection?
+
+    var db: Database
+    /// 2 or 3 (HELLO).
+    var resp: Int = 2
+    var name: [UInt8]? = nil
+    var authenticated: Bool
+    var user: String = "default"
+    var flags: Flags = []
+    /// CLIENT REPLY state.
+    var replyOff = false
+    var replySkip = false
+    var replySkipNext = false
+
+    // Input
+    var query = ByteBuffer()
+    var parser = RequestParser()
+    var argvViews: [UnsafeRawBufferPointer] = []
+
+    // Output
+    var out = ByteBuffer()
+    /// When the output first exceeded the soft limit (ms), or 0.
+    var softLimitReachedAt: Int64 = 0
+
+    // Bookkeeping for CLIENT LIST / INFO
+    let createdAt: Int64          // ms
+    var lastInteraction: Int64    // ms
+    var lastCommandName: String = "NULL"
+    var peerAddress: String = ""
+    var localAddress: String = ""
+    var fd: Int32 = -1
+    var totalNetInput = 0
+    var totalNetOutput = 0
+
+    init(id: Int, server: Server, db: Database, authenticated: Bool, now: Int64) {
+        self.id = id
+        self.server = server
+        self.db = db
+        self.authenticated = authenticated
+        self.createdAt = now
+        self.lastInteraction = now
+        argvViews.reserveCapacity(8)
+    }
+
+    deinit {
+        query.release()
+        out.release()
+    }
+
+    /// Bytes waiting to be written: buffered here plus handed to the transport.
+    var pendingOutputBytes: Int { out.count + (connection?.bytesInFlight ?? 0) }
+}

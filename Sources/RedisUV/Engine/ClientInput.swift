@@ -1,0 +1,128 @@
+/// Turning bytes read from a client into executed commands (Redis's processInputBuffer).
+extension Client {
+    /// Handles one read. When nothing is pending, the loop's shared read buffer is parsed in
+    /// place (no copy); only a trailing partial frame is copied into `query`.
+    func processInput(_ data: UnsafeRawBufferPointer) {
+        if flags.contains(.closeAfterReply) || flags.contains(.closeASAP) { return }
+        if query.isEmpty && !flags.contains(.inputPaused) {
+            parser.position = 0
+            parser.frameStart = 0
+            processBuffer(data)
+            let keep = data.count - parser.frameStart
+            if keep > 0 && !flags.contains(.closeAfterReply) {
+                _ = query.reserve(Swift.max(keep, parser.pendingBulkEnd - parser.frameStart))
+                query.append(data.baseAddress! + parser.frameStart, count: keep)
+                parser.rebase(by: parser.frameStart)
+            }
+        } else {
+            query.append(data)
+            if flags.contains(.inputPaused) {
+                checkQueryLimit()
+                return
+            }
+            processPendingInput()
+        }
+    }
+
+    /// Runs whatever complete commands sit in `query` (after a pause, or with a partial frame).
+    func processPendingInput() {
+        if query.isEmpty { return }
+        processBuffer(query.bytes)
+        query.removeFirst(parser.frameStart)
+        parser.rebase(by: parser.frameStart)
+        if parser.bulkLength > 0 {
+            // Pre-size for a big argument so it is not copied again on every read.
+            let need = parser.pendingBulkEnd
+            if need > query.count { _ = query.reserve(need - query.count) }
+        }
+        checkQueryLimit()
+    }
+
+    private func checkQueryLimit() {
+        if query.count > server.config.clientQueryBufferLimit {
+            server.log.warning("Closing client that reached max query buffer length (qbuf initial bytes: \(query.count))")
+            flags.insert(.closeASAP)
+        }
+    }
+
+    /// Parses and executes complete commands from `buf` until it runs dry, the client is
+    /// closing, or its output backlog asks for a pause.
+    private func processBuffer(_ buf: UnsafeRawBufferPointer) {
+        var limits = RequestParser.Limits()
+        limits.maxBulkLength = server.config.protoMaxBulkLen
+        limits.unauthenticated = !authenticated
+        while true {
+            switch parser.parse(buf, limits: limits) {
+            case .command:
+                execute(buf)
+                parser.resetCommand()
+                if flags.contains(.closeAfterReply) || flags.contains(.closeASAP) { return }
+                if pendingOutputBytes >= Connection.backpressureBytes {
+                    flags.insert(.inputPaused)
+                    return
+                }
+                limits.unauthenticated = !authenticated
+            case .empty:
+                continue
+            case .incomplete:
+                return
+            case .protocolError(let message):
+                addReplyError(message)
+                server.log.verbose("Protocol error (\(message)) from client: id=\(id) addr=\(peerAddress)")
+                flags.insert(.closeAfterReply)
+                return
+            }
+        }
+    }
+
+    @inline(__always)
+    private func execute(_ buf: UnsafeRawBufferPointer) {
+        let argc = parser.argc
+        argvViews.removeAll(keepingCapacity: true)
+        if parser.argsAreInline {
+            parser.inlineStorage.withUnsafeBytes { store in
+                for i in 0..<argc {
+                    argvViews.append(UnsafeRawBufferPointer(rebasing: store[parser.argOffsets[i]..<(parser.argOffsets[i] + parser.argLengths[i])]))
+                }
+                runArgv()
+            }
+        } else {
+            let base = buf.baseAddress!
+            for i in 0..<argc {
+                argvViews.append(UnsafeRawBufferPointer(start: base + parser.argOffsets[i], count: parser.argLengths[i]))
+            }
+            runArgv()
+        }
+    }
+
+    @inline(__always)
+    private func runArgv() {
+        argvViews.withUnsafeBufferPointer { views in
+            server.processCommand(self, Argv(base: views.baseAddress!, count: views.count))
+        }
+        server.checkOutputLimits(self)
+    }
+}
+
+extension Server {
+    /// client-output-buffer-limit (normal class): past the hard limit, or past the soft
+    /// limit for longer than its seconds, the client is closed (Redis's
+    /// checkClientOutputBufferLimits).
+    @inline(__always)
+    func checkOutputLimits(_ c: Client) {
+        let limit = config.outputLimits.normal
+        if limit.hard == 0 && limit.soft == 0 { return }
+        let used = c.pendingOutputBytes
+        var over = limit.hard > 0 && used >= limit.hard
+        if !over && limit.soft > 0 && used >= limit.soft {
+            if c.softLimitReachedAt == 0 { c.softLimitReachedAt = cachedTimeMs }
+            over = cachedTimeMs - c.softLimitReachedAt >= Int64(limit.softSeconds) * 1000
+        } else if !over {
+            c.softLimitReachedAt = 0
+        }
+        if over {
+            log.warning("Client id=\(c.id) addr=\(c.peerAddress) scheduled to be closed ASAP for overcoming of output buffer limits.")
+            c.flags.insert(.closeASAP)
+        }
+    }
+}

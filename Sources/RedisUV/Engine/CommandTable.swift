@@ -1,0 +1,110 @@
+/// A command handler: reads its arguments, touches the keyspace, appends replies.
+/// Arity and the central gates were already checked by the dispatcher.
+typealias CommandProc = @Sendable (Client, Argv) -> Void
+
+/// A runnable command: Redis's facts about it (CommandSpec, generated from Redis 7.0.15's
+/// command JSON) plus our implementation and its statistics.
+final class RedisCommand {
+    let spec: CommandSpec
+    let proc: CommandProc?
+    /// Implemented subcommands, by lowercase name (containers only).
+    private(set) var subcommands: [String: RedisCommand] = [:]
+
+    // INFO commandstats
+    var calls = 0
+    var microseconds = 0
+    var rejectedCalls = 0
+    var failedCalls = 0
+
+    init(spec: CommandSpec, proc: CommandProc?) {
+        self.spec = spec
+        self.proc = proc
+    }
+
+    var fullName: String { spec.fullName }
+    var arity: Int { spec.arity }
+    var flags: CommandFlags { spec.flags }
+    var isContainer: Bool { !spec.subcommands.isEmpty }
+    var sortedSubcommands: [RedisCommand] { subcommands.values.sorted { $0.fullName < $1.fullName } }
+
+    func addSubcommand(_ c: RedisCommand) { subcommands[c.spec.name] = c }
+
+    func subcommand(_ name: UnsafeRawBufferPointer) -> RedisCommand? {
+        if name.count > 64 { return nil }
+        return subcommands[String(decoding: name.map(asciiLower), as: UTF8.self)]
+    }
+
+    @inline(__always) func arityAccepts(_ argc: Int) -> Bool {
+        let a = spec.arity
+        return a > 0 ? argc == a : argc >= -a
+    }
+}
+
+/// The command table (Redis's server.commands): only commands we implement are in it, so
+/// everything else gets Redis's own "unknown command" error and COMMAND never advertises
+/// what does not work. Lookup hashes the name case-insensitively without allocating.
+final class CommandTable {
+    private var buckets: [UInt64: [RedisCommand]] = [:]
+    private(set) var all: [RedisCommand] = []
+
+    /// Builds the table from the implemented procs, keyed by full name ("get",
+    /// "config|get"). A name Redis 7.0 does not know is a programming error.
+    init(implementations: [(String, CommandProc)]) {
+        var top: [String: RedisCommand] = [:]
+        var subs: [(String, String, CommandProc)] = []
+        for (name, proc) in implementations {
+            let parts = name.split(separator: "|").map(String.init)
+            if parts.count == 2 {
+                subs.append((parts[0], parts[1], proc))
+            } else {
+                guard let spec = CommandSpecs.named(name) else { fatalError("no Redis 7.0 command named \(name)") }
+                top[name] = RedisCommand(spec: spec, proc: proc)
+            }
+        }
+        for (container, sub, proc) in subs {
+            guard let cspec = CommandSpecs.named(container), let sspec = cspec.subcommand(named: sub) else {
+                fatalError("no Redis 7.0 command named \(container)|\(sub)")
+            }
+            let parent = top[container] ?? RedisCommand(spec: cspec, proc: nil)
+            top[container] = parent
+            parent.addSubcommand(RedisCommand(spec: sspec, proc: proc))
+        }
+        all = top.values.sorted { $0.fullName < $1.fullName }
+        for c in all {
+            buckets[CommandTable.nameHash(Array(c.spec.name.utf8)), default: []].append(c)
+        }
+    }
+
+    var count: Int { all.count }
+
+    @inline(__always)
+    static func nameHash(_ p: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in p { h = (h ^ UInt64(asciiLower(c))) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    static func nameHash(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { nameHash($0) } }
+
+    @inline(__always)
+    func lookup(_ name: UnsafeRawBufferPointer) -> RedisCommand? {
+        guard name.count <= 64, let list = buckets[CommandTable.nameHash(name)] else { return nil }
+        for c in list {
+            let n = c.spec.name.utf8
+            if n.count == name.count && zip(n, name).allSatisfy({ $0 == asciiLower($1) }) { return c }
+        }
+        return nil
+    }
+
+    func lookup(_ name: String) -> RedisCommand? {
+        Array(name.utf8).withUnsafeBytes { lookup($0) }
+    }
+
+    /// "config|get" or "get".
+    func lookup(fullName: String) -> RedisCommand? {
+        let parts = fullName.split(separator: "|", maxSplits: 1).map(String.init)
+        guard let top = lookup(parts[0]) else { return nil }
+        if parts.count == 1 { return top }
+        return Array(parts[1].utf8).withUnsafeBytes { top.subcommand($0) }
+    }
+}

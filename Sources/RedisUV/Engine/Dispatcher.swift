@@ -1,0 +1,64 @@
+/// Redis's processCommand/call: lookup → arity → gates → run → bookkeeping.
+/// Every check that is not specific to one command lives here, so handlers never
+/// re-check arity or authentication.
+extension Server {
+    func processCommand(_ c: Client, _ argv: Argv) {
+        stats.totalCommands &+= 1
+        c.lastInteraction = cachedTimeMs
+        guard var cmd = commands.lookup(argv[0]) else {
+            rejectUnknownCommand(c, argv)
+            return
+        }
+        if cmd.isContainer {
+            if argv.count >= 2 {
+                guard let sub = cmd.subcommand(argv[1]) else {
+                    let sname = String(decoding: argv[1].prefix(128), as: UTF8.self)
+                    c.addReplyError("unknown subcommand '\(sname)'. Try \(argv.string(0).uppercased()) HELP.")
+                    return
+                }
+                cmd = sub
+            }
+        }
+        if !cmd.arityAccepts(argv.count) || cmd.proc == nil {
+            cmd.rejectedCalls &+= 1
+            c.addReplyError("wrong number of arguments for '\(cmd.fullName)' command")
+            return
+        }
+        if !c.authenticated && !cmd.flags.contains(.noAuth) {
+            cmd.rejectedCalls &+= 1
+            c.addReplyError("-NOAUTH Authentication required.")
+            return
+        }
+        call(c, cmd, argv)
+    }
+
+    /// Runs a command whose checks passed (Redis's call()).
+    @inline(__always)
+    func call(_ c: Client, _ cmd: RedisCommand, _ argv: Argv) {
+        c.lastCommandName = cmd.fullName
+        let outBefore = c.out.count
+        let errorsBefore = stats.errorReplies
+        cmd.proc.unsafelyUnwrapped(c, argv)
+        cmd.calls &+= 1
+        if stats.errorReplies != errorsBefore { cmd.failedCalls &+= 1 }
+        // CLIENT REPLY OFF|SKIP (Redis's prepareClientToWrite and resetClient): replies
+        // made while off or skipping are discarded; SKIP applies to the command after it.
+        if c.replyOff || c.replySkip { c.out.count = outBefore }
+        if c.replySkip || c.replySkipNext {
+            c.replySkip = c.replySkipNext
+            c.replySkipNext = false
+        }
+    }
+
+    private func rejectUnknownCommand(_ c: Client, _ argv: Argv) {
+        var args = ""
+        var i = 1
+        while i < argv.count && args.utf8.count < 128 {
+            let room = 128 - args.utf8.count
+            args += "'" + String(decoding: argv[i].prefix(room), as: UTF8.self) + "' "
+            i += 1
+        }
+        let name = String(decoding: argv[0].prefix(128), as: UTF8.self)
+        c.addReplyError("unknown command '\(name)', with args beginning with: \(args)")
+    }
+}

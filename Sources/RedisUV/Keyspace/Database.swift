@@ -1,0 +1,162 @@
+/// Counters shared by all databases (INFO stats: keyspace_hits, expired_keys, ...).
+final class KeyspaceStats {
+    var hits = 0
+    var misses = 0
+    var expiredKeys = 0
+    var expiredStaleSamples = 0
+}
+
+/// One of the `databases` numbered keyspaces: keys, their values, and which keys have a TTL.
+final class Database {
+    let id: Int
+    var table: KeyTable
+    /// Every entry that has a TTL, for the active expiry cycle's sampling and INFO's
+    /// `expires=`. An entry knows its slot (`volatileSlot`), so removal is O(1).
+    private(set) var volatile: [KeyEntry] = []
+    let stats: KeyspaceStats
+    /// Sum of TTLs seen by the last expiry cycles, for INFO's avg_ttl.
+    var avgTTL: Int64 = 0
+    /// Set while keys were deleted, so the cron knows to consider shrinking the table.
+    var needsShrinkCheck = false
+
+    init(id: Int, seed: UInt64, stats: KeyspaceStats) {
+        self.id = id
+        self.table = KeyTable(seed: seed)
+        self.stats = stats
+    }
+
+    deinit { table.destroy() }
+
+    var count: Int { table.count }
+    var volatileCount: Int { volatile.count }
+
+    // MARK: lookups (lazy expiry happens here, as in Redis's lookupKey)
+
+    /// The live entry for `key`, deleting it first if its TTL has passed.
+    @inline(__always)
+    func lookup(_ key: UnsafeRawBufferPointer, now: Int64) -> KeyEntry? {
+        guard let e = table.find(key) else { return nil }
+        if e.header.expireAt >= 0 && e.header.expireAt <= now {
+            delete(entry: e)
+            stats.expiredKeys += 1
+            return nil
+        }
+        return e
+    }
+
+    /// Lookup for reading: counts hits/misses and refreshes the LRU clock.
+    @inline(__always)
+    func lookupRead(_ key: UnsafeRawBufferPointer, now: Int64, lruClock: UInt32) -> KeyEntry? {
+        if let e = lookup(key, now: now) {
+            stats.hits &+= 1
+            e.lru = lruClock
+            return e
+        }
+        stats.misses &+= 1
+        return nil
+    }
+
+    /// Lookup for writing: refreshes the LRU clock, no hit/miss accounting.
+    @inline(__always)
+    func lookupWrite(_ key: UnsafeRawBufferPointer, now: Int64, lruClock: UInt32) -> KeyEntry? {
+        let e = lookup(key, now: now)
+        e?.lru = lruClock
+        return e
+    }
+
+    // MARK: changes
+
+    /// Adds a new key (must be absent).
+    func add(_ entry: KeyEntry) {
+        table.insert(entry)
+    }
+
+    /// Replaces an existing key's entry by `new` (same key). The TTL moves over when
+    /// `keepTTL`, otherwise it is dropped.
+    func replace(_ old: KeyEntry, with new: KeyEntry, keepTTL: Bool) {
+        table.replace(old, with: new)
+        if old.header.volatileSlot >= 0 {
+            if keepTTL {
+                let slot = Int(old.header.volatileSlot)
+                new.header.expireAt = old.header.expireAt
+                new.header.volatileSlot = Int32(slot)
+                volatile[slot] = new
+                old.header.volatileSlot = -1
+            } else {
+                removeVolatile(old)
+            }
+        }
+    }
+
+    /// Sets or overwrites `entry`'s key with `entry` (SET semantics).
+    func setKey(_ entry: KeyEntry, keepTTL: Bool, now: Int64) {
+        if let old = lookup(entry.key, now: now) {
+            replace(old, with: entry, keepTTL: keepTTL)
+        } else {
+            add(entry)
+        }
+    }
+
+    @discardableResult
+    func delete(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard let e = table.remove(key) else { return false }
+        if e.header.volatileSlot >= 0 { removeVolatile(e) }
+        needsShrinkCheck = true
+        return true
+    }
+
+    func delete(entry: KeyEntry) {
+        delete(entry.key)
+    }
+
+    /// Removes every key.
+    func removeAll() {
+        table.removeAll()
+        for e in volatile { e.header.volatileSlot = -1 }
+        volatile.removeAll()
+        avgTTL = 0
+    }
+
+    // MARK: expiry
+
+    func setExpire(_ entry: KeyEntry, at when: Int64) {
+        entry.header.expireAt = when
+        if entry.header.volatileSlot < 0 {
+            entry.header.volatileSlot = Int32(volatile.count)
+            volatile.append(entry)
+        }
+    }
+
+    /// Drops a TTL; returns whether there was one.
+    @discardableResult
+    func removeExpire(_ entry: KeyEntry) -> Bool {
+        guard entry.header.volatileSlot >= 0 else { return false }
+        removeVolatile(entry)
+        return true
+    }
+
+    private func removeVolatile(_ entry: KeyEntry) {
+        let slot = Int(entry.header.volatileSlot)
+        let last = volatile.count - 1
+        if slot != last {
+            let moved = volatile[last]
+            volatile[slot] = moved
+            moved.header.volatileSlot = Int32(slot)
+        }
+        volatile.removeLast()
+        entry.header.volatileSlot = -1
+        entry.header.expireAt = -1
+    }
+
+    /// A random entry with a TTL, for the active expiry cycle.
+    func randomVolatile() -> KeyEntry? {
+        volatile.isEmpty ? nil : volatile[Int.random(in: 0..<volatile.count)]
+    }
+
+    /// Exchanges the contents of two databases (SWAPDB).
+    func swapContents(with other: Database) {
+        swap(&table, &other.table)
+        swap(&volatile, &other.volatile)
+        swap(&avgTTL, &other.avgTTL)
+    }
+}

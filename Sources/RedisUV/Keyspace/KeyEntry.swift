@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The type of the value a key holds (Redis's OBJ_STRING, OBJ_LIST, ...).
+enum ValueType: UInt8 {
+    case string = 0, list = 1, set = 2, zset = 3, hash = 4, stream = 6
+
+    /// What TYPE replies.
+    var name: StaticString {
+        switch self {
+        case .string: return "string"
+        case .list: return "list"
+        case .set: return "set"
+        case .zset: return "zset"
+        case .hash: return "hash"
+        case .stream: return "stream"
+        }
+    }
+}
+
+/// How a string value is encoded, as OBJECT ENCODING reports it. The bytes are always the
+/// same (decimal text for "int"); the tag only mirrors what Redis would have chosen.
+enum StringEncoding: UInt8 {
+    case raw = 0, int = 1, embstr = 2
+
+    var name: StaticString {
+        switch self {
+        case .raw: return "raw"
+        case .int: return "int"
+        case .embstr: return "embstr"
+        }
+    }
+}
+
+/// Per-key bookkeeping, stored in front of the key's bytes in one allocation.
+struct KeyEntryHeader {
+    /// Next entry in the same hash bucket (chained hashing, like Redis's dict).
+    var next: KeyEntry?
+    /// The value of non-string types (lists, hashes, ...); nil for strings.
+    var object: AnyObject?
+    /// Absolute expiry time in Unix milliseconds, or -1.
+    var expireAt: Int64
+    var keyLength: UInt32
+    /// Length of a string value, stored right after the key bytes.
+    var valueLength: UInt32
+    /// type (4 bits) | string encoding (4 bits) | LRU clock in seconds (24 bits).
+    var meta: UInt32
+    /// Position in the database's array of keys with a TTL, or -1.
+    var volatileSlot: Int32
+}
+
+/// One key and, for strings, its value, in a single heap block:
+/// `[object header][KeyEntryHeader][key bytes][value bytes]`.
+/// One allocation per string key is what keeps bytes-per-key near Redis's
+/// (dictEntry + sds key + embstr robj).
+final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
+    static let lruMask: UInt32 = 0x00FF_FFFF
+
+    /// A new entry holding `key` and, for strings, `value` (with room for `spare` more bytes).
+    static func make(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, type: ValueType = .string,
+                     encoding: StringEncoding = .raw, lru: UInt32, spare: Int = 0) -> KeyEntry {
+        let size = key.count + value.count + spare
+        let buffer = KeyEntry.create(minimumCapacity: size) { _ in
+            KeyEntryHeader(next: nil, object: nil, expireAt: -1, keyLength: UInt32(key.count),
+                           valueLength: UInt32(value.count),
+                           meta: UInt32(type.rawValue) | (UInt32(encoding.rawValue) << 4) | ((lru & lruMask) << 8),
+                           volatileSlot: -1)
+        }
+        let entry = unsafeDowncast(buffer, to: KeyEntry.self)
+        entry.withUnsafeMutablePointerToElements { p in
+            if key.count > 0 { UnsafeMutableRawPointer(p).copyMemory(from: key.baseAddress!, byteCount: key.count) }
+            if value.count > 0 { UnsafeMutableRawPointer(p + key.count).copyMemory(from: value.baseAddress!, byteCount: value.count) }
+        }
+        return entry
+    }
+
+    /// A new entry for a non-string value.
+    static func make(key: UnsafeRawBufferPointer, object: AnyObject, type: ValueType, lru: UInt32) -> KeyEntry {
+        let entry = make(key: key, value: UnsafeRawBufferPointer(start: nil, count: 0), type: type, lru: lru)
+        entry.header.object = object
+        return entry
+    }
+
+    @inline(__always) var elements: UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(withUnsafeMutablePointerToElements { $0 })
+    }
+
+    @inline(__always) var key: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: elements, count: Int(header.keyLength))
+    }
+
+    @inline(__always) var keyLength: Int { Int(header.keyLength) }
+
+    /// The bytes of a string value.
+    @inline(__always) var stringValue: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: elements + Int(header.keyLength), count: Int(header.valueLength))
+    }
+
+    /// Bytes available for the value in this allocation (for in-place APPEND/SETRANGE/INCR).
+    var valueCapacity: Int { capacity - Int(header.keyLength) }
+
+    @inline(__always) var type: ValueType { ValueType(rawValue: UInt8(header.meta & 0x0F)) ?? .string }
+
+    var encoding: StringEncoding {
+        get { StringEncoding(rawValue: UInt8((header.meta >> 4) & 0x0F)) ?? .raw }
+        set { header.meta = (header.meta & ~0xF0) | (UInt32(newValue.rawValue) << 4) }
+    }
+
+    /// LRU clock (seconds, 24 bits) of the last access.
+    var lru: UInt32 {
+        @inline(__always) get { header.meta >> 8 }
+        @inline(__always) set { header.meta = (header.meta & 0xFF) | ((newValue & KeyEntry.lruMask) << 8) }
+    }
+
+    @inline(__always) var expireAt: Int64 { header.expireAt }
+    @inline(__always) var hasExpire: Bool { header.expireAt >= 0 }
+
+    @inline(__always) func keyEquals(_ other: UnsafeRawBufferPointer) -> Bool {
+        let n = Int(header.keyLength)
+        if n != other.count { return false }
+        if n == 0 { return true }
+        return memcmp(elements, other.baseAddress!, n) == 0
+    }
+
+    /// Overwrites the string value in place; the caller checked `valueCapacity`.
+    func setStringValueInPlace(_ value: UnsafeRawBufferPointer) {
+        precondition(value.count <= valueCapacity)
+        if value.count > 0 {
+            (elements + Int(header.keyLength)).copyMemory(from: value.baseAddress!, byteCount: value.count)
+        }
+        header.valueLength = UInt32(value.count)
+    }
+
+    /// Mutable access to the value bytes for in-place edits (SETRANGE, APPEND).
+    func withMutableValue<R>(_ body: (UnsafeMutableRawPointer, _ capacity: Int) -> R) -> R {
+        body(elements + Int(header.keyLength), valueCapacity)
+    }
+}

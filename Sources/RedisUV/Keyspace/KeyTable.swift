@@ -1,0 +1,198 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The key → entry hash table of one database: chained buckets over a power-of-two array,
+/// like Redis's dict (so SCAN's reverse-binary cursor keeps Redis's guarantees). The chain
+/// link lives in the entry itself, so a key costs one allocation plus its bucket slot.
+struct KeyTable {
+    private(set) var buckets: UnsafeMutablePointer<KeyEntry?>
+    private(set) var mask: Int
+    private(set) var count: Int = 0
+    let seed: UInt64
+
+    static let initialSize = 4
+
+    init(seed: UInt64) {
+        self.seed = seed
+        buckets = .allocate(capacity: KeyTable.initialSize)
+        buckets.initialize(repeating: nil, count: KeyTable.initialSize)
+        mask = KeyTable.initialSize - 1
+    }
+
+    var bucketCount: Int { mask + 1 }
+
+    /// Frees every entry; the table stays usable and empty.
+    mutating func removeAll() {
+        let old = buckets
+        let oldSize = mask + 1
+        buckets = .allocate(capacity: KeyTable.initialSize)
+        buckets.initialize(repeating: nil, count: KeyTable.initialSize)
+        mask = KeyTable.initialSize - 1
+        count = 0
+        // Unlink chains iteratively so a long chain never recurses in deinit.
+        for i in 0..<oldSize {
+            var e = old[i]
+            while let cur = e {
+                e = cur.header.next
+                cur.header.next = nil
+            }
+        }
+        old.deinitialize(count: oldSize)
+        old.deallocate()
+    }
+
+    /// Releases the storage; the table must not be used afterwards.
+    mutating func destroy() {
+        removeAll()
+        buckets.deinitialize(count: mask + 1)
+        buckets.deallocate()
+    }
+
+    @inline(__always)
+    func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        hashKeyBytes(key.baseAddress, key.count, seed: seed)
+    }
+
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer) -> KeyEntry? {
+        var e = buckets[Int(truncatingIfNeeded: hash(key)) & mask]
+        while let cur = e {
+            if cur.keyEquals(key) { return cur }
+            e = cur.header.next
+        }
+        return nil
+    }
+
+    /// Adds an entry whose key is known to be absent.
+    mutating func insert(_ entry: KeyEntry) {
+        if count >= mask + 1 { resize(to: (mask + 1) * 2) }
+        let i = Int(truncatingIfNeeded: hash(entry.key)) & mask
+        entry.header.next = buckets[i]
+        buckets[i] = entry
+        count += 1
+    }
+
+    /// Puts `new` where `old` (same key) was.
+    mutating func replace(_ old: KeyEntry, with new: KeyEntry) {
+        let i = Int(truncatingIfNeeded: hash(old.key)) & mask
+        new.header.next = old.header.next
+        old.header.next = nil
+        if buckets[i] === old {
+            buckets[i] = new
+            return
+        }
+        var e = buckets[i]
+        while let cur = e {
+            if cur.header.next === old {
+                cur.header.next = new
+                return
+            }
+            e = cur.header.next
+        }
+        preconditionFailure("KeyTable.replace: entry not in its bucket")
+    }
+
+    /// Unlinks and returns the entry for `key`, if any.
+    @discardableResult
+    mutating func remove(_ key: UnsafeRawBufferPointer) -> KeyEntry? {
+        let i = Int(truncatingIfNeeded: hash(key)) & mask
+        var prev: KeyEntry? = nil
+        var e = buckets[i]
+        while let cur = e {
+            if cur.keyEquals(key) {
+                if let prev { prev.header.next = cur.header.next } else { buckets[i] = cur.header.next }
+                cur.header.next = nil
+                count -= 1
+                return cur
+            }
+            prev = cur
+            e = cur.header.next
+        }
+        return nil
+    }
+
+    mutating func resize(to newSize: Int) {
+        var size = KeyTable.initialSize
+        while size < newSize { size *= 2 }
+        if size == mask + 1 { return }
+        let newBuckets = UnsafeMutablePointer<KeyEntry?>.allocate(capacity: size)
+        newBuckets.initialize(repeating: nil, count: size)
+        let newMask = size - 1
+        for i in 0...mask {
+            var e = buckets[i].take()
+            while let cur = e {
+                e = cur.header.next
+                let j = Int(truncatingIfNeeded: hash(cur.key)) & newMask
+                cur.header.next = newBuckets[j]
+                newBuckets[j] = cur
+            }
+        }
+        buckets.deinitialize(count: mask + 1)
+        buckets.deallocate()
+        buckets = newBuckets
+        mask = newMask
+    }
+
+    /// Shrinks when less than 10% full (Redis's htNeedsResize), called from the cron.
+    mutating func shrinkIfSparse() {
+        let size = mask + 1
+        if size > KeyTable.initialSize && count * 10 < size {
+            resize(to: Swift.max(count, KeyTable.initialSize))
+        }
+    }
+
+    /// Visits one bucket (all entries in it) and returns the next cursor, Redis's dictScan:
+    /// the cursor's bits are incremented from the top, so buckets visited before a resize
+    /// are never revisited needlessly and no key present throughout is missed.
+    func scan(cursor: UInt64, _ visit: (KeyEntry) -> Void) -> UInt64 {
+        let m = UInt64(mask)
+        var v = cursor
+        var e = buckets[Int(v & m)]
+        while let cur = e {
+            e = cur.header.next
+            visit(cur)
+        }
+        v |= ~m
+        v = reverseBits(v)
+        v &+= 1
+        v = reverseBits(v)
+        return v
+    }
+
+    /// A random entry, fair enough for RANDOMKEY and eviction sampling (Redis's
+    /// dictGetFairRandomKey picks a random non-empty bucket, then a random chain element).
+    func randomEntry() -> KeyEntry? {
+        if count == 0 { return nil }
+        var head: KeyEntry?
+        repeat {
+            head = buckets[Int.random(in: 0...mask)]
+        } while head == nil
+        var len = 0
+        var e = head
+        while let cur = e { len += 1; e = cur.header.next }
+        var k = Int.random(in: 0..<len)
+        e = head
+        while k > 0 { e = e!.header.next; k -= 1 }
+        return e
+    }
+
+    func forEach(_ body: (KeyEntry) -> Void) {
+        for i in 0...mask {
+            var e = buckets[i]
+            while let cur = e {
+                e = cur.header.next
+                body(cur)
+            }
+        }
+    }
+}
+
+@inline(__always)
+func reverseBits(_ x: UInt64) -> UInt64 {
+    var v = x
+    v = ((v >> 1) & 0x5555_5555_5555_5555) | ((v & 0x5555_5555_5555_5555) << 1)
+    v = ((v >> 2) & 0x3333_3333_3333_3333) | ((v & 0x3333_3333_3333_3333) << 2)
+    v = ((v >> 4) & 0x0F0F_0F0F_0F0F_0F0F) | ((v & 0x0F0F_0F0F_0F0F_0F0F) << 4)
+    return v.byteSwapped
+}

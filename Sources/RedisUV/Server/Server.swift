@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole server (Redis's `struct redisServer`): configuration, keyspaces, clients,
+/// the command table and the periodic work. It lives on the event-loop thread and hangs
+/// off `loop->data`; nothing here is touched from another thread.
+final class Server {
+    var config: ServerConfig
+    private(set) var dbs: [Database] = []
+    let stats = ServerStats()
+    let commands: CommandTable
+    /// Connected clients by id, in connection order for CLIENT LIST.
+    private(set) var clients: [Int: Client] = [:]
+    private var nextClientID = 1
+    /// Clients with replies waiting for `beforeSleep` (Redis's clients_pending_write).
+    var pendingWrites: [Client] = []
+    /// The transport: set once the libuv loop is up (nil in unit tests).
+    var loop: EventLoop?
+    let log: Logger
+
+    /// Wall-clock time cached per event-loop iteration (Redis's server.mstime).
+    private(set) var cachedTimeMs: Int64 = 0
+    var unixTime: Int64 { cachedTimeMs / 1000 }
+    /// Seconds clock for per-key LRU (24 bits, as Redis's LRU_CLOCK resolution of 1 s).
+    var lruClock: UInt32 { UInt32(truncatingIfNeeded: cachedTimeMs / 1000) & KeyEntry.lruMask }
+
+    let startTimeMs: Int64
+    let runID: String
+    /// Changes since the last save (INFO rdb_changes_since_last_save).
+    var dirty = 0
+    var lastSaveTime: Int64
+    var shutdownRequested = false
+    var exitCode: Int32 = 0
+    let hashSeed: UInt64
+
+    init(config: ServerConfig, log: Logger) {
+        self.config = config
+        self.log = log
+        self.commands = CommandTable(implementations: CommandRegistry.implementations)
+        self.hashSeed = UInt64.random(in: 0...UInt64.max)
+        let now = wallClockMs()
+        self.cachedTimeMs = now
+        self.startTimeMs = now
+        self.lastSaveTime = now / 1000
+        var rid = ""
+        for _ in 0..<40 { rid.append(String(Int.random(in: 0..<16), radix: 16)) }
+        self.runID = rid
+        for i in 0..<config.databases {
+            dbs.append(Database(id: i, seed: hashSeed, stats: stats.keyspace))
+        }
+    }
+
+    @inline(__always) func updateCachedTime() { cachedTimeMs = wallClockMs() }
+
+    func db(_ index: Int) -> Database { dbs[index] }
+
+    // MARK: clients
+
+    func createClient(now: Int64) -> Client {
+        let c = Client(id: nextClientID, server: self, db: dbs[0],
+                       authenticated: config.requirepass.isEmpty, now: now)
+        nextClientID += 1
+        clients[c.id] = c
+        stats.totalConnections += 1
+        return c
+    }
+
+    /// Called by the transport once the client is gone for good.
+    func forgetClient(_ c: Client) {
+        clients.removeValue(forKey: c.id)
+        c.flags.insert(.closed)
+    }
+
+    var clientsInOrder: [Client] { clients.values.sorted { $0.id < $1.id } }
+
+    /// Puts a client with fresh replies on the flush list (Redis's putClientInPendingWriteQueue).
+    @inline(__always)
+    func scheduleWrite(_ c: Client) {
+        if !c.flags.contains(.pendingWrite) {
+            c.flags.insert(.pendingWrite)
+            pendingWrites.append(c)
+        }
+    }
+
+    // MARK: the loop's hooks
+
+    /// Runs right before the loop blocks for I/O: the one place replies are written.
+    func beforeSleep() {
+        if pendingWrites.isEmpty { return }
+        let list = pendingWrites
+        pendingWrites.removeAll(keepingCapacity: true)
+        for c in list {
+            c.flags.remove(.pendingWrite)
+            c.connection?.flush()
+        }
+    }
+
+    /// Periodic work at `hz` (Redis's serverCron + databasesCron).
+    func cron() {
+        updateCachedTime()
+        if config.activeExpireEnabled { activeExpireCycle() }
+        for db in dbs where db.needsShrinkCheck {
+            db.table.shrinkIfSparse()
+            db.needsShrinkCheck = false
+        }
+        if config.timeout > 0 { closeIdleClients() }
+        if shutdownRequested { loop?.stop() }
+    }
+
+    private func closeIdleClients() {
+        let limit = Int64(config.timeout) * 1000
+        for c in clients.values where cachedTimeMs - c.lastInteraction > limit {
+            log.verbose("Closing idle client")
+            c.connection?.close()
+        }
+    }
+
+    /// Asks the loop to stop after this iteration (SHUTDOWN, SIGTERM).
+    func requestShutdown(reason: String) {
+        log.warning("\(reason): shutting down")
+        shutdownRequested = true
+        loop?.stop()
+    }
+}
+
+func wallClockMs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+func wallClockUs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+}

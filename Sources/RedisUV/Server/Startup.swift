@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `redis-uv [/path/to/redis.conf] [--name value ...]`, as redis-server takes them.
+public enum RedisServerMain {
+    public static func run(arguments: [String]) -> Int32 {
+        signal(SIGPIPE, SIG_IGN)
+        if arguments.first == "-v" || arguments.first == "--version" {
+            print("redis-uv v=\(redisUVVersion) (Redis \(redisCompatVersion) compatible)")
+            return 0
+        }
+        if arguments.first == "-h" || arguments.first == "--help" {
+            print("Usage: redis-uv [/path/to/redis.conf] [--name value ...]\n       redis-uv --port 7777 --save '' --dir /tmp")
+            return 0
+        }
+        var config = ServerConfig()
+        do {
+            try ConfigLoader.apply(arguments: arguments, to: &config)
+        } catch {
+            writeAll(2, "\n*** FATAL CONFIG FILE ERROR (redis-uv \(redisUVVersion)) ***\n\(error.description)\n")
+            return 1
+        }
+        if config.dir.isEmpty { config.dir = currentDirectory() }
+        let log = Logger(level: config.loglevel, path: config.logfile)
+        let server = Server(config: config, log: log)
+        let loop = EventLoop(server: server)
+        server.loop = loop
+        log.notice("oO0OoO0OoO0Oo redis-uv is starting oO0OoO0OoO0Oo")
+        log.notice("redis-uv version=\(redisUVVersion), Redis \(redisCompatVersion) compatible, pid=\(getpid()), just started")
+        do {
+            try loop.listen(bind: config.bind, port: config.port, backlog: config.tcpBacklog)
+        } catch {
+            log.warning(error.description)
+            return 1
+        }
+        loop.startTimers(hz: config.hz)
+        if !config.pidfile.isEmpty, let f = fopen(config.pidfile, "w") {
+            fputs("\(getpid())\n", f)
+            fclose(f)
+        }
+        log.notice("Server initialized")
+        log.notice("Ready to accept connections tcp")
+        loop.run()
+        server.finishShutdown()
+        if !config.pidfile.isEmpty { unlink(config.pidfile) }
+        log.warning("redis-uv is now ready to exit, bye bye...")
+        return server.exitCode
+    }
+}
+
+let redisUVVersion = "0.1.0"
+/// The Redis version we answer as (INFO redis_version, HELLO version): clients gate
+/// features on it, and we implement 7.0's behaviour.
+let redisCompatVersion = "7.0.15"
+
+struct ConfigError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Reads redis.conf syntax and `--name value` arguments into a ServerConfig through the
+/// one ConfigTable.
+enum ConfigLoader {
+    static func apply(arguments: [String], to config: inout ServerConfig) throws(ConfigError) {
+        var args = arguments[...]
+        var text = ""
+        if let first = args.first, !first.hasPrefix("--") {
+            args = args.dropFirst()
+            if first == "-" {
+                var lines: [String] = []
+                while let l = readLine() { lines.append(l) }
+                text = lines.joined(separator: "\n")
+            } else {
+                guard let f = fopen(first, "r") else {
+                    throw ConfigError(description: "Fatal error, can't open config file '\(first)': \(String(cString: strerror(errno)))")
+                }
+                var data: [UInt8] = []
+                var buf = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let n = fread(&buf, 1, buf.count, f)
+                    if n <= 0 { break }
+                    data.append(contentsOf: buf[0..<n])
+                }
+                fclose(f)
+                text = String(decoding: data, as: UTF8.self)
+            }
+        }
+        try applyText(text, to: &config, source: "file")
+        // Command-line options: each --name starts a directive, following words are its
+        // arguments (so both `--replicaof "h p"` and `--replicaof h p` work).
+        var directives: [[String]] = []
+        for a in args {
+            if a.hasPrefix("--") && a.count > 2 {
+                directives.append([String(a.dropFirst(2))])
+            } else if directives.isEmpty {
+                throw ConfigError(description: "Invalid option '\(a)': options are given as --name value")
+            } else {
+                directives[directives.count - 1].append(a)
+            }
+        }
+        for d in directives {
+            try applyDirective(name: d[0], args: Array(d.dropFirst()), to: &config, line: "--" + d.joined(separator: " "), lineNumber: nil, fromFile: false)
+        }
+    }
+
+    static func applyText(_ text: String, to config: inout ServerConfig, source: String) throws(ConfigError) {
+        var sawSave = false
+        for (i, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: " \t\r")
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            var storage: [UInt8] = []
+            var ranges: [(Int, Int)] = []
+            let ok = Array(line.utf8).withUnsafeBytes { splitArgs($0, into: &storage, ranges: &ranges) }
+            guard ok, !ranges.isEmpty else {
+                throw ConfigError(description: "Reading the configuration file, at line \(i + 1)\n>>> '\(line)'\nUnbalanced quotes in configuration line")
+            }
+            let words = ranges.map { String(decoding: storage[$0.0..<($0.0 + $0.1)], as: UTF8.self) }
+            let name = words[0].lowercased()
+            var values = Array(words.dropFirst())
+            // Several `save` lines add up, as in redis.conf.
+            if name == "save" {
+                if sawSave && !(values.count == 1 && values[0].isEmpty) {
+                    values = config.save.flatMap { [String($0.seconds), String($0.changes)] } + values
+                }
+                sawSave = true
+            }
+            try applyDirective(name: name, args: values, to: &config, line: line, lineNumber: i + 1, fromFile: true)
+        }
+    }
+
+    static func applyDirective(name: String, args: [String], to config: inout ServerConfig, line: String,
+                               lineNumber: Int?, fromFile: Bool) throws(ConfigError) {
+        let whereText = lineNumber.map { "Reading the configuration file, at line \($0)\n>>> '\(line)'\n" }
+            ?? "Reading the configuration from the command line\n>>> '\(line)'\n"
+        guard let entry = ConfigTable.entry(named: name) else {
+            throw ConfigError(description: whereText + "Bad directive or wrong number of arguments")
+        }
+        let value = args.joined(separator: " ")
+        if let err = entry.set(&config, value) {
+            throw ConfigError(description: whereText + err)
+        }
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s = s.dropFirst() }
+        while let l = s.last, chars.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+extension Server {
+    /// Everything that must happen between the loop stopping and the process exiting.
+    func finishShutdown() {
+        for c in clientsInOrder { c.connection?.flush() }
+    }
+}
