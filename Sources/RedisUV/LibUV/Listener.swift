@@ -67,7 +67,7 @@ func socketAddress(_ tcp: UnsafeMutablePointer<uv_tcp_t>, peer: Bool) -> (String
             p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
                 uv_ip4_name(a, &name, 64)
                 let port = Int(UInt16(bigEndian: a.pointee.sin_port))
-                let ip = String(cString: name)
+                let ip = stringFromCBuffer(name)
                 return ("\(ip):\(port)", ip.hasPrefix("127."))
             }
         }
@@ -76,7 +76,7 @@ func socketAddress(_ tcp: UnsafeMutablePointer<uv_tcp_t>, peer: Bool) -> (String
             p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
                 uv_ip6_name(a, &name, 64)
                 let port = Int(UInt16(bigEndian: a.pointee.sin6_port))
-                let ip = String(cString: name)
+                let ip = stringFromCBuffer(name)
                 return ("\(ip):\(port)", ip == "::1" || ip.hasPrefix("::ffff:127."))
             }
         }

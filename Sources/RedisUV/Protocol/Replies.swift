@@ -203,5 +203,5 @@ func formatDoubleG17(_ d: Double) -> String {
 func formatC(_ fmt: String, _ d: Double) -> String {
     var buf = [CChar](repeating: 0, count: 64)
     _ = withVaList([d]) { vsnprintf(&buf, 64, fmt, $0) }
-    return String(cString: buf)
+    return stringFromCBuffer(buf)
 }

@@ -219,5 +219,5 @@ func parseMemory(_ s: String) -> Int? {
 func currentDirectory() -> String {
     var buf = [CChar](repeating: 0, count: 4096)
     guard getcwd(&buf, buf.count) != nil else { return "" }
-    return String(cString: buf)
+    return stringFromCBuffer(buf)
 }

@@ -34,7 +34,7 @@ final class Logger {
         let marks = [".", "-", "*", "#"]
         let ms = Int(ts.tv_nsec) / 1_000_000
         let msText = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
-        let line = "\(getpid()):M \(String(cString: buf)).\(msText) \(marks[l.rawValue]) \(m())\n"
+        let line = "\(getpid()):M \(stringFromCBuffer(buf)).\(msText) \(marks[l.rawValue]) \(m())\n"
         if let file {
             fputs(line, file)
             fflush(file)
