@@ -39,6 +39,7 @@ public enum RedisServerMain {
             fputs("\(getpid())\n", f)
             fclose(f)
         }
+        adjustOpenFilesLimit(maxclients: config.maxclients, log: log)
         log.notice("Server initialized")
         log.notice("Ready to accept connections tcp")
         loop.run()
@@ -156,5 +157,19 @@ extension Server {
     /// Everything that must happen between the loop stopping and the process exiting.
     func finishShutdown() {
         for c in clientsInOrder { c.connection?.flush() }
+    }
+}
+
+/// Raises RLIMIT_NOFILE so `maxclients` connections fit (Redis's adjustOpenFilesLimit:
+/// maxclients + 32 reserved descriptors, as far as the hard limit allows).
+func adjustOpenFilesLimit(maxclients: Int, log: Logger) {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+    let wanted = rlim_t(maxclients + 32)
+    if limit.rlim_cur >= wanted { return }
+    var raised = limit
+    raised.rlim_cur = min(wanted, limit.rlim_max)
+    if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 {
+        log.notice("Increased maximum number of open files to \(raised.rlim_cur) (it was originally set to \(limit.rlim_cur)).")
     }
 }
