@@ -87,11 +87,19 @@ enum LongDoubleFormat {
 func formatLongDouble(_ value: Float80, _ mode: LongDoubleFormat = .human) -> [UInt8] {
     if value.isInfinite { return value > 0 ? Array("inf".utf8) : Array("-inf".utf8) }
     if value.isNaN { return Array("nan".utf8) }
-    var buf = [UInt8](repeating: 0, count: maxLongDoubleChars)
-    var len = buf.withUnsafeMutableBufferPointer { b -> Int in
-        b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { p in
-            Int(withVaList([value]) { vsnprintf(p, b.count, mode == .human ? "%.17Lf" : "%.17Lg", $0) })
+    func printf(_ buf: inout [UInt8]) -> Int {
+        buf.withUnsafeMutableBufferPointer { b -> Int in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { p in
+                Int(withVaList([value]) { vsnprintf(p, b.count, mode == .human ? "%.17Lf" : "%.17Lg", $0) })
+            }
         }
+    }
+    // Most results are short; only huge magnitudes need the full MAX_LONG_DOUBLE_CHARS.
+    var buf = [UInt8](repeating: 0, count: 64)
+    var len = printf(&buf)
+    if len >= buf.count {
+        buf = [UInt8](repeating: 0, count: maxLongDoubleChars)
+        len = printf(&buf)
     }
     // Redis gives up (empty text) when the output did not fit; cannot happen for Float80.
     if len < 0 || len + 1 > maxLongDoubleChars { return [] }
