@@ -132,6 +132,13 @@ final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
         header.valueLength = UInt32(value.count)
     }
 
+    /// Sets the string value's length after its bytes were written through
+    /// `withMutableValue` (APPEND, SETRANGE); the caller checked `valueCapacity`.
+    func setStringValueLength(_ n: Int) {
+        precondition(n >= 0 && n <= valueCapacity)
+        header.valueLength = UInt32(n)
+    }
+
     /// Mutable access to the value bytes for in-place edits (SETRANGE, APPEND).
     func withMutableValue<R>(_ body: (UnsafeMutableRawPointer, _ capacity: Int) -> R) -> R {
         body(elements + Int(header.keyLength), valueCapacity)
