@@ -200,7 +200,7 @@ func bytesEqual(_ a: UnsafeRawBufferPointer, _ word: StaticString) -> Bool {
 /// Password comparison whose time does not depend on where the inputs first differ
 /// (Redis compares SHA-256 digests with time_independent_strcmp for the same reason).
 func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
-    var diff = UInt8(truncatingIfNeeded: a.count ^ b.count) | (a.count == b.count ? 0 : 1)
+    var diff: UInt8 = a.count == b.count ? 0 : 1
     let n = Swift.max(a.count, b.count)
     for i in 0..<n {
         let x = i < a.count ? a[i] : 0
