@@ -3,6 +3,7 @@
 enum CommandRegistry {
     static var implementations: [(String, CommandProc)] {
         ConnectionCommands.table
+            + ClientCommand.table
             + StringCommands.table
             + ConfigCommand.table
     }

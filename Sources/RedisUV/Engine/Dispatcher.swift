@@ -3,15 +3,36 @@
 /// re-check arity or authentication.
 extension Server {
     func processCommand(_ c: Client, _ argv: Argv) {
+        let outBefore = c.out.count
+        dispatch(c, argv)
+        applyReplyMode(c, since: outBefore)
+    }
+
+    /// CLIENT REPLY OFF|SKIP (Redis's prepareClientToWrite and resetClient): every reply
+    /// made while off or skipping is discarded, rejections included; SKIP applies to the
+    /// command after it, whatever that command turns out to be.
+    @inline(__always)
+    private func applyReplyMode(_ c: Client, since outBefore: Int) {
+        if c.replyOff || c.replySkip { c.out.count = outBefore }
+        if c.replySkip || c.replySkipNext {
+            c.replySkip = c.replySkipNext
+            c.replySkipNext = false
+        }
+    }
+
+    @inline(__always)
+    private func dispatch(_ c: Client, _ argv: Argv) {
         stats.totalCommands &+= 1
         c.lastInteraction = cachedTimeMs
         guard var cmd = commands.lookup(argv[0]) else {
+            c.lastCommandName = "NULL"
             rejectUnknownCommand(c, argv)
             return
         }
         if cmd.isContainer {
             if argv.count >= 2 {
                 guard let sub = cmd.subcommand(argv[1]) else {
+                    c.lastCommandName = "NULL"
                     let sname = String(decoding: argv[1].prefix(128), as: UTF8.self)
                     c.addReplyError("unknown subcommand '\(sname)'. Try \(argv.string(0).uppercased()) HELP.")
                     return
@@ -19,6 +40,8 @@ extension Server {
                 cmd = sub
             }
         }
+        // Redis sets lastcmd as soon as the lookup succeeds, before any rejection.
+        c.lastCommandName = cmd.fullName
         if !cmd.arityAccepts(argv.count) || cmd.proc == nil {
             cmd.rejectedCalls &+= 1
             c.addReplyError("wrong number of arguments for '\(cmd.fullName)' command")
@@ -36,18 +59,10 @@ extension Server {
     @inline(__always)
     func call(_ c: Client, _ cmd: RedisCommand, _ argv: Argv) {
         c.lastCommandName = cmd.fullName
-        let outBefore = c.out.count
         let errorsBefore = stats.errorReplies
         cmd.proc.unsafelyUnwrapped(c, argv)
         cmd.calls &+= 1
         if stats.errorReplies != errorsBefore { cmd.failedCalls &+= 1 }
-        // CLIENT REPLY OFF|SKIP (Redis's prepareClientToWrite and resetClient): replies
-        // made while off or skipping are discarded; SKIP applies to the command after it.
-        if c.replyOff || c.replySkip { c.out.count = outBefore }
-        if c.replySkip || c.replySkipNext {
-            c.replySkip = c.replySkipNext
-            c.replySkipNext = false
-        }
     }
 
     private func rejectUnknownCommand(_ c: Client, _ argv: Argv) {

@@ -133,6 +133,9 @@ final class Connection {
         if closing { return }
         closing = true
         reading = false
+        // The client may outlive this object (it sits in lists until they are walked);
+        // it must not reach a freed connection through its unowned pointer.
+        client.connection = nil
         client.server.forgetClient(client)
         uv_close(handlePointer(handle), onConnectionClosed)
     }

@@ -77,7 +77,8 @@ func socketAddress(_ tcp: UnsafeMutablePointer<uv_tcp_t>, peer: Bool) -> (String
                 uv_ip6_name(a, &name, 64)
                 let port = Int(UInt16(bigEndian: a.pointee.sin6_port))
                 let ip = stringFromCBuffer(name)
-                return ("\(ip):\(port)", ip == "::1" || ip.hasPrefix("::ffff:127."))
+                // Redis's anetFormatAddr brackets IPv6 addresses: "[::1]:6379".
+                return ("[\(ip)]:\(port)", ip == "::1" || ip.hasPrefix("::ffff:127."))
             }
         }
     }

@@ -151,11 +151,11 @@ extension Client {
 
     /// An array of status lines, Redis's addReplyHelp: "<CMD> <subcommand> [<arg> ...]. Subcommands are:" first.
     func addReplyHelp(command: String, lines: [String]) {
-        addReplyArrayLen(lines.count + 2)
+        addReplyArrayLen(lines.count + 3)
         addReplyStatus("\(command.uppercased()) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
         for l in lines { addReplyStatus(l) }
         addReplyStatus("HELP")
-        addReplyStatus("    Print this help.")
+        addReplyStatus("    Prints this help.")
     }
 
     /// Array of bulk strings.
