@@ -97,7 +97,7 @@ final class HarnessSelfTests: XCTestCase {
             GET k
             @mask bulk
             CONFIG GET port
-            @mask lines ^(run_id|tcp_port|process_id|server_time_usec|uptime_in_|lru_clock):
+            @mask lines ^(run_id|tcp_port|process_id|server_time_usec|uptime_in_seconds|uptime_in_days|lru_clock):
             INFO server
             @raw "PING\\r\\n"
             @send BLPOP list 0

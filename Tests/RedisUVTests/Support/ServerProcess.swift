@@ -93,7 +93,7 @@ final class ServerProcess: @unchecked Sendable {
                                arguments: [String], readyTimeout: TimeInterval) throws -> ServerProcess {
         let port = try FreePort.find()
         let fm = FileManager.default
-        let workDirectory = fm.temporaryDirectory
+        let workDirectory = TestEnvironment.scratchDirectory
             .appendingPathComponent("redis-uv-test-\(kind.rawValue)-\(port)-\(UUID().uuidString.prefix(8))")
         try fm.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         let logFile = workDirectory.appendingPathComponent("server.log")

@@ -20,6 +20,16 @@ enum TestEnvironment {
         return packageRoot.appendingPathComponent("Tests/corpus")
     }
 
+    /// Parent of the servers' temporary working directories:
+    /// `REDIS_UV_TEST_TMPDIR` (scripts/test sets it and removes it at exit, so
+    /// even a crashed run leaves nothing behind), else the system temp dir.
+    static var scratchDirectory: URL {
+        if let dir = environment["REDIS_UV_TEST_TMPDIR"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir)
+        }
+        return FileManager.default.temporaryDirectory
+    }
+
     /// Looks a program up in PATH like a shell does.
     static func which(_ name: String) -> String? {
         if name.contains("/") {
