@@ -8,6 +8,8 @@ import XCTest
 /// - `DIFF_AGAINST_REDIS_TWICE=1`       compare two redis-servers (checks the harness)
 /// - `DIFF_MAX_MISMATCHES=N`            mismatches reported per file before it stops (5)
 /// - `DIFF_CORPUS_DIR=/path`            another corpus folder
+/// - `DIFF_RESTART_PER_FILE=1`          fresh servers for every file instead of FLUSHALL
+///   (also chosen automatically while redis-uv does not answer FLUSHALL with +OK)
 final class DifferentialCorpusTests: XCTestCase {
     func testCorpus() throws {
         guard TestEnvironment.redisServerBinary != nil else {
@@ -18,16 +20,33 @@ final class DifferentialCorpusTests: XCTestCase {
         let files = try corpusFiles()
         XCTAssertFalse(files.isEmpty, "no corpus files in \(TestEnvironment.corpusDirectory.path)")
 
-        let reference = try ServerProcess.start(.redisServer)
+        let subjectKind: ServerProcess.Kind = twice ? .redisServer : .redisUV
+        var reference = try ServerProcess.start(.redisServer)
         defer { reference.stop() }
-        var subject = try ServerProcess.start(twice ? .redisServer : .redisUV)
+        var subject = try ServerProcess.start(subjectKind)
         defer { subject.stop() }
         let subjectName = twice ? "redis-server#2" : "redis-uv"
         harnessLog("differential: \(reference.kind.rawValue) (port \(reference.port)) vs \(subjectName) "
                    + "(\(subject.executable), port \(subject.port)), \(files.count) corpus files")
 
+        var restartPerFile = TestEnvironment.flag("DIFF_RESTART_PER_FILE")
+        if !restartPerFile {
+            let reply = (try? subject.connect().call("FLUSHALL")) ?? []
+            if reply != Array("+OK\r\n".utf8) {
+                restartPerFile = true
+                harnessLog("differential: \(subjectName) answers FLUSHALL with \"\(RespEscape.escape(reply))\": "
+                           + "fresh servers for every corpus file instead")
+            }
+        }
+
         var failedFiles: [String] = []
-        for url in files {
+        for (index, url) in files.enumerated() {
+            if restartPerFile && index > 0 {
+                reference.stop()
+                subject.stop()
+                reference = try ServerProcess.start(.redisServer)
+                subject = try ServerProcess.start(subjectKind)
+            }
             let file: CorpusFile
             do {
                 file = try CorpusFile.load(url)
@@ -37,6 +56,7 @@ final class DifferentialCorpusTests: XCTestCase {
                 continue
             }
             let harness = DifferentialHarness(reference: reference, subject: subject, subjectName: subjectName)
+            harness.resetWithFlushAll = !restartPerFile
             let result = harness.run(file)
             for m in result.mismatches { XCTFail("differential mismatch\n\(m)") }
             for e in result.errors { XCTFail("differential: \(e)") }
@@ -44,7 +64,7 @@ final class DifferentialCorpusTests: XCTestCase {
             if !subject.isRunning {
                 XCTFail("\(subjectName) died during \(file.name):\n\(subject.log)")
                 subject.stop()
-                subject = try ServerProcess.start(twice ? .redisServer : .redisUV)
+                subject = try ServerProcess.start(subjectKind)
             }
             if !reference.isRunning {
                 XCTFail("reference redis-server died during \(file.name):\n\(reference.log)")

@@ -159,6 +159,9 @@ final class DifferentialHarness {
     var replyTimeout: TimeInterval = 5
     /// How long `@closed` waits for the server to close.
     var closeTimeout: TimeInterval = 2
+    /// Start each file with FLUSHALL on both servers (else the caller gives
+    /// fresh servers for each file).
+    var resetWithFlushAll = true
     /// Stop a file after this many mismatches (later ones are often fallout).
     var maxMismatchesPerFile = Int(ProcessInfo.processInfo.environment["DIFF_MAX_MISMATCHES"] ?? "") ?? 5
 
@@ -196,7 +199,7 @@ final class DifferentialHarness {
     func run(_ file: CorpusFile) -> FileResult {
         var result = FileResult(file: file.name)
         resetConnections()
-        for (side, isRef) in [(reference, true), (subject, false)] {
+        for (side, isRef) in [(reference, true), (subject, false)] where resetWithFlushAll {
             do {
                 let conn = try connection(isRef, 1)
                 let reply = try conn.call("FLUSHALL")
