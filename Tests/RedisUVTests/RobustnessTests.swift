@@ -91,6 +91,27 @@ final class RobustnessTests: RedisUVServerTestCase {
         XCTAssertEqual(got, requests)
     }
 
+    /// With a normal-class hard limit set, a client whose pending replies pass it is
+    /// disconnected (Redis's client-output-buffer-limit), and the server stays up.
+    func testOutputBufferHardLimitDisconnects() throws {
+        let admin = try connect()
+        XCTAssertEqual(try admin.callString("CONFIG", "SET", "client-output-buffer-limit", "normal 4mb 0 0"), "+OK\r\n")
+        XCTAssertEqual(try admin.callString("SET", "big", String(repeating: "v", count: 1 << 20)), "+OK\r\n")
+        let greedy = try connect()
+        var batch: [UInt8] = []
+        for _ in 0..<64 { batch += cmd("GET", "big") }
+        try greedy.send(batch)
+        // It never reads; the server must drop it rather than buffer 64 MB.
+        var closed = false
+        let deadline = Date().addingTimeInterval(10)
+        while !closed && Date() < deadline {
+            _ = try? greedy.readAvailable(timeout: 0.2)
+            closed = greedy.isClosed(timeout: 0.1)
+        }
+        XCTAssertTrue(closed, "client over the hard limit was not disconnected")
+        XCTAssertEqual(try admin.callString("PING"), "+PONG\r\n")
+    }
+
     func testTwoThousandClients() throws {
         var conns: [RespConnection] = []
         for _ in 0..<2000 { conns.append(try connect()) }
