@@ -155,7 +155,7 @@ extension Client {
         addReplyStatus("\(command.uppercased()) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
         for l in lines { addReplyStatus(l) }
         addReplyStatus("HELP")
-        addReplyStatus("    Print this help.")
+        addReplyStatus("    Prints this help.")
     }
 
     /// Array of bulk strings.
