@@ -5,5 +5,6 @@ enum CommandRegistry {
         ConnectionCommands.table
             + StringCommands.table
             + ConfigCommand.table
+            + CommandCommand.table
     }
 }
