@@ -6,5 +6,6 @@ enum CommandRegistry {
             + StringCommands.table
             + ConfigCommand.table
             + CommandCommand.table
+            + InfoCommand.table
     }
 }

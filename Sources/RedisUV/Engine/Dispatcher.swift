@@ -3,7 +3,6 @@
 /// re-check arity or authentication.
 extension Server {
     func processCommand(_ c: Client, _ argv: Argv) {
-        stats.totalCommands &+= 1
         c.lastInteraction = cachedTimeMs
         guard var cmd = commands.lookup(argv[0]) else {
             rejectUnknownCommand(c, argv)
@@ -38,7 +37,12 @@ extension Server {
         c.lastCommandName = cmd.fullName
         let outBefore = c.out.count
         let errorsBefore = stats.errorReplies
+        let start = monotonicUs()
         cmd.proc.unsafelyUnwrapped(c, argv)
+        // INFO commandstats and total_commands_processed count executed commands only,
+        // as Redis's call() does (rejected ones are not processed).
+        cmd.microseconds &+= Int(monotonicUs() - start)
+        stats.totalCommands &+= 1
         cmd.calls &+= 1
         if stats.errorReplies != errorsBefore { cmd.failedCalls &+= 1 }
         // CLIENT REPLY OFF|SKIP (Redis's prepareClientToWrite and resetClient): replies
