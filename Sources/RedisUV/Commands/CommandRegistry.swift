@@ -7,5 +7,7 @@ enum CommandRegistry {
             + ConfigCommand.table
             + CommandCommand.table
             + InfoCommand.table
+            + ServerCommands.table
+            + DebugCommand.table
     }
 }

@@ -23,6 +23,11 @@ extension Server {
             c.addReplyError("wrong number of arguments for '\(cmd.fullName)' command")
             return
         }
+        // DEBUG and MODULE need enable-debug-command / enable-module-command.
+        if cmd.flags.contains(.protected) && DebugCommand.rejectProtected(c, cmd) {
+            cmd.rejectedCalls &+= 1
+            return
+        }
         if !c.authenticated && !cmd.flags.contains(.noAuth) {
             cmd.rejectedCalls &+= 1
             c.addReplyError("-NOAUTH Authentication required.")
@@ -44,7 +49,7 @@ extension Server {
         cmd.microseconds &+= Int(monotonicUs() - start)
         stats.totalCommands &+= 1
         cmd.calls &+= 1
-        if stats.errorReplies != errorsBefore { cmd.failedCalls &+= 1 }
+        if stats.errorReplies > errorsBefore { cmd.failedCalls &+= 1 }  // (CONFIG RESETSTAT may lower it)
         // CLIENT REPLY OFF|SKIP (Redis's prepareClientToWrite and resetClient): replies
         // made while off or skipping are discarded; SKIP applies to the command after it.
         if c.replyOff || c.replySkip { c.out.count = outBefore }
