@@ -133,8 +133,8 @@ enum CMalloc {
     typealias UsableSizeFunction = @convention(c) (UnsafeMutableRawPointer?) -> Int
     typealias MallocInfoFunction = @convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32
 
-    nonisolated(unsafe) static let usableSizeFunction: UsableSizeFunction? = lookup("malloc_usable_size")
-    nonisolated(unsafe) static let mallocInfoFunction: MallocInfoFunction? = lookup("malloc_info")
+    static let usableSizeFunction: UsableSizeFunction? = lookup("malloc_usable_size")
+    static let mallocInfoFunction: MallocInfoFunction? = lookup("malloc_info")
 
     static func lookup<T>(_ name: String) -> T? {
         // RTLD_DEFAULT: search the process's global symbols.
