@@ -6,5 +6,9 @@ enum CommandRegistry {
             + ClientCommand.table
             + StringCommands.table
             + ConfigCommand.table
+            + CommandCommand.table
+            + InfoCommand.table
+            + ServerCommands.table
+            + DebugCommand.table
     }
 }

@@ -22,7 +22,6 @@ extension Server {
 
     @inline(__always)
     private func dispatch(_ c: Client, _ argv: Argv) {
-        stats.totalCommands &+= 1
         c.lastInteraction = cachedTimeMs
         guard var cmd = commands.lookup(argv[0]) else {
             c.lastCommandName = "NULL"
@@ -47,6 +46,11 @@ extension Server {
             c.addReplyError("wrong number of arguments for '\(cmd.fullName)' command")
             return
         }
+        // DEBUG and MODULE need enable-debug-command / enable-module-command.
+        if cmd.flags.contains(.protected) && DebugCommand.rejectProtected(c, cmd) {
+            cmd.rejectedCalls &+= 1
+            return
+        }
         if !c.authenticated && !cmd.flags.contains(.noAuth) {
             cmd.rejectedCalls &+= 1
             c.addReplyError("-NOAUTH Authentication required.")
@@ -60,9 +64,14 @@ extension Server {
     func call(_ c: Client, _ cmd: RedisCommand, _ argv: Argv) {
         c.lastCommandName = cmd.fullName
         let errorsBefore = stats.errorReplies
+        let start = monotonicUs()
         cmd.proc.unsafelyUnwrapped(c, argv)
+        // INFO commandstats and total_commands_processed count executed commands only,
+        // as Redis's call() does (rejected ones are not processed).
+        cmd.microseconds &+= Int(monotonicUs() - start)
+        stats.totalCommands &+= 1
         cmd.calls &+= 1
-        if stats.errorReplies != errorsBefore { cmd.failedCalls &+= 1 }
+        if stats.errorReplies > errorsBefore { cmd.failedCalls &+= 1 }  // (CONFIG RESETSTAT may lower it)
     }
 
     private func rejectUnknownCommand(_ c: Client, _ argv: Argv) {

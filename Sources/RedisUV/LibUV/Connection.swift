@@ -48,6 +48,7 @@ final class Connection {
         let n = c.out.count
         if n > 0 {
             c.server.stats.netOutputBytes &+= n
+            c.server.stats.writesProcessed &+= 1
             c.totalNetOutput &+= n
             var written = 0
             if writesInFlight == 0 {
@@ -173,6 +174,7 @@ private func onRead(_ s: UnsafeMutablePointer<uv_stream_t>?, _ nread: Int, _ buf
         let c = conn.client
         c.server.updateCachedTime()
         c.server.stats.netInputBytes &+= nread
+        c.server.stats.readsProcessed &+= 1
         c.totalNetInput &+= nread
         c.processInput(UnsafeRawBufferPointer(start: UnsafeRawPointer(buf!.pointee.base), count: nread))
         conn.afterInput()

@@ -151,7 +151,7 @@ extension Client {
 
     /// An array of status lines, Redis's addReplyHelp: "<CMD> <subcommand> [<arg> ...]. Subcommands are:" first.
     func addReplyHelp(command: String, lines: [String]) {
-        addReplyArrayLen(lines.count + 3)
+        addReplyArrayLen(lines.count + 3)  // header, lines, "HELP" and its text
         addReplyStatus("\(command.uppercased()) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
         for l in lines { addReplyStatus(l) }
         addReplyStatus("HELP")

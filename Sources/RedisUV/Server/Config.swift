@@ -3,8 +3,12 @@ import Glibc
 #endif
 
 /// Live configuration values. Each field is reached through one entry of `ConfigTable`,
-/// which serves the command line, redis.conf and CONFIG GET/SET alike.
+/// which serves the command line, redis.conf, CONFIG GET/SET and CONFIG REWRITE alike.
 struct ServerConfig {
+    /// The config file we were started with, as an absolute path ("" when none): INFO's
+    /// config_file and the file CONFIG REWRITE rewrites (Redis's server.configfile).
+    var configFile = ""
+
     var port = 6379
     var bind: [String] = ["*", "-::*"]
     var protectedMode = true
@@ -28,6 +32,7 @@ struct ServerConfig {
     var protoMaxBulkLen = 512 * 1024 * 1024
     var clientQueryBufferLimit = 1024 * 1024 * 1024
     var outputLimits = OutputBufferLimits()
+    /// Bytes (Redis keeps an unsigned 64-bit value; values above Int.max are clamped).
     var maxmemory = 0
     var maxmemoryPolicy = "noeviction"
     var rdbcompression = true
@@ -37,6 +42,96 @@ struct ServerConfig {
     var activeExpireEnabled = true   // DEBUG SET-ACTIVE-EXPIRE
     var lazyfreeLazyUserDel = false
     var lazyfreeLazyUserFlush = false
+    /// enable-debug-command / enable-protected-configs / enable-module-command:
+    /// "no", "yes" or "local" (Redis's allowProtectedAction).
+    var enableDebugCommand = "no"
+    var enableProtectedConfigs = "no"
+    var enableModuleCommand = "no"
+
+    // Accepted and reported, NOT YET EFFECTIVE: Redis 7.0 parameters that clients read
+    // or set (redis-benchmark, redis-py, test suites, later issues). CONFIG GET/SET/
+    // REWRITE handle them exactly as Redis does, but nothing in redis-uv acts on them
+    // yet: each is wired up by the issue that implements its feature (encodings,
+    // keyspace notifications, slowlog, latency monitor, LFU eviction, replication, AOF,
+    // I/O threads, cluster).
+    var listMaxListpackSize = -2
+    var listCompressDepth = 0
+    var hashMaxListpackEntries = 512
+    var hashMaxListpackValue = 64
+    var setMaxIntsetEntries = 512
+    var zsetMaxListpackEntries = 128
+    var zsetMaxListpackValue = 64
+    var streamNodeMaxBytes = 4096
+    var streamNodeMaxEntries = 100
+    var hllSparseMaxBytes = 3000
+    /// Redis's NOTIFY_* bit set (see KeyspaceEventFlags).
+    var notifyKeyspaceEvents = 0
+    var slowlogLogSlowerThan = 10000
+    var slowlogMaxLen = 128
+    var latencyMonitorThreshold = 0
+    var latencyTracking = true
+    var latencyTrackingInfoPercentiles: [Double] = [50, 99, 99.9]
+    var lfuLogFactor = 10
+    var lfuDecayTime = 1
+    var maxmemorySamples = 5
+    var maxmemoryEvictionTenacity = 10
+    /// Bytes, or a percentage stored negated (Redis's PERCENT_CONFIG): -5 is "5%".
+    var maxmemoryClients = 0
+    var replBacklogSize = 1024 * 1024
+    var replBacklogTTL = 3600
+    var replTimeout = 60
+    var replPingReplicaPeriod = 10
+    var replDisklessSync = true
+    var replDisklessSyncDelay = 5
+    var replDisklessSyncMaxReplicas = 0
+    var replDisklessLoad = "disabled"
+    var replDisableTcpNodelay = false
+    var masterauth = ""
+    var masteruser = ""
+    var replicaReadOnly = true
+    var replicaServeStaleData = true
+    var replicaPriority = 100
+    var replicaLazyFlush = false
+    var replicaIgnoreMaxmemory = true
+    var replicaAnnounced = true
+    var replicaAnnounceIP = ""
+    var replicaAnnouncePort = 0
+    var minReplicasToWrite = 0
+    var minReplicasMaxLag = 10
+    var appendfsync = "everysec"
+    var appenddirname = "appendonlydir"
+    var noAppendfsyncOnRewrite = false
+    var autoAofRewritePercentage = 100
+    var autoAofRewriteMinSize = 64 * 1024 * 1024
+    var aofLoadTruncated = true
+    var aofUseRdbPreamble = true
+    var aofRewriteIncrementalFsync = true
+    var aofTimestampEnabled = false
+    var aofDisableAutoGC = false
+    var rdbDelSyncFiles = false
+    var rdbSaveIncrementalFsync = true
+    var ioThreads = 1
+    var ioThreadsDoReads = false
+    var clusterEnabled = false
+    var lazyfreeLazyEviction = false
+    var lazyfreeLazyExpire = false
+    var lazyfreeLazyServerDel = false
+    var activerehashing = true
+    var dynamicHz = true
+    var busyReplyThreshold = 5000
+    var trackingTableMaxKeys = 1_000_000
+    var acllogMaxLen = 128
+    var aclfile = ""
+    var aclPubsubDefault = "resetchannels"
+    var supervised = "no"
+    var unixsocket = ""
+    var unixsocketperm = 0
+    var shutdownTimeout = 10
+    var shutdownOnSigint = "default"
+    var shutdownOnSigterm = "default"
+    var sanitizeDumpPayload = "no"
+    var propagationErrorBehavior = "ignore"
+    var replicaIgnoreDiskWriteErrors = false
 }
 
 /// client-output-buffer-limit: per class hard bytes, soft bytes, soft seconds (0 = none).
@@ -51,83 +146,241 @@ struct OutputBufferLimits {
     }
 }
 
+/// Redis's NOTIFY_* classes for notify-keyspace-events (keyspaceEventsStringToFlags).
+enum KeyspaceEventFlags {
+    static let keyspace = 1 << 0, keyevent = 1 << 1, generic = 1 << 2, string = 1 << 3
+    static let list = 1 << 4, set = 1 << 5, hash = 1 << 6, zset = 1 << 7, expired = 1 << 8
+    static let evicted = 1 << 9, stream = 1 << 10, keyMiss = 1 << 11, loaded = 1 << 12
+    static let module = 1 << 13, new = 1 << 14
+    /// 'A': every class but key-miss and new.
+    static let all = generic | string | list | set | hash | zset | expired | evicted | stream | module
+
+    static func parse(_ classes: String) -> Int? {
+        var flags = 0
+        for c in classes.utf8 {
+            switch c {
+            case UInt8(ascii: "A"): flags |= all
+            case UInt8(ascii: "g"): flags |= generic
+            case UInt8(ascii: "$"): flags |= string
+            case UInt8(ascii: "l"): flags |= list
+            case UInt8(ascii: "s"): flags |= set
+            case UInt8(ascii: "h"): flags |= hash
+            case UInt8(ascii: "z"): flags |= zset
+            case UInt8(ascii: "x"): flags |= expired
+            case UInt8(ascii: "e"): flags |= evicted
+            case UInt8(ascii: "K"): flags |= keyspace
+            case UInt8(ascii: "E"): flags |= keyevent
+            case UInt8(ascii: "t"): flags |= stream
+            case UInt8(ascii: "m"): flags |= keyMiss
+            case UInt8(ascii: "d"): flags |= module
+            case UInt8(ascii: "n"): flags |= new
+            default: return nil
+            }
+        }
+        return flags
+    }
+
+    /// keyspaceEventsFlagsToString (with 'A', 'n' is not printed, as in Redis 7.0.15).
+    static func format(_ flags: Int) -> String {
+        var s = ""
+        if flags & all == all {
+            s += "A"
+        } else {
+            let classes: [(Int, String)] = [(generic, "g"), (string, "$"), (list, "l"), (set, "s"), (hash, "h"),
+                                            (zset, "z"), (expired, "x"), (evicted, "e"), (stream, "t"),
+                                            (module, "d"), (new, "n")]
+            for (f, ch) in classes where flags & f != 0 { s += ch }
+        }
+        if flags & keyspace != 0 { s += "K" }
+        if flags & keyevent != 0 { s += "E" }
+        if flags & keyMiss != 0 { s += "m" }
+        return s
+    }
+}
+
 /// One configuration parameter: its name(s), whether CONFIG SET may change it while
-/// running, and how to read and write it as text (the one representation all three
-/// sources share).
+/// running, and how to read and write it as text (the one representation all sources
+/// share), plus how CONFIG REWRITE writes it.
 struct ConfigEntry: Sendable {
     let name: String
     var alias: String? = nil
+    /// False for Redis's IMMUTABLE_CONFIG: only the command line and the file set it.
     let mutable: Bool
+    /// Redis's PROTECTED_CONFIG (dir, dbfilename): CONFIG SET needs enable-protected-configs.
+    var protected: Bool = false
     /// Parses and stores a value; returns an error message (Redis's wording) on failure.
+    /// Multi-word parameters (save, bind, ...) split the text themselves.
     let set: @Sendable (inout ServerConfig, String) -> String?
     let get: @Sendable (ServerConfig) -> String
+    /// The lines CONFIG REWRITE writes for the current value (`name` already in them),
+    /// and whether they must be written even when the file does not mention the option
+    /// (Redis's `force`: the value differs from the default). No lines: the option must
+    /// be absent from the file (Redis's NULL strings).
+    var rewrite: @Sendable (ServerConfig) -> (lines: [String], force: Bool)
 }
 
 enum ConfigTable {
-    static func bool(_ name: String, _ kp: WritableKeyPath<ServerConfig, Bool> & Sendable, mutable: Bool = true) -> ConfigEntry {
-        ConfigEntry(name: name, mutable: mutable, set: { cfg, v in
+    /// The defaults, for CONFIG REWRITE's "differs from the default" test.
+    static let defaults = ServerConfig()
+
+    /// A rewrite of one "name value" line, forced when the text differs from the default's.
+    static func plainRewrite(_ name: String, _ get: @escaping @Sendable (ServerConfig) -> String) -> @Sendable (ServerConfig) -> (lines: [String], force: Bool) {
+        { cfg in
+            let v = get(cfg)
+            return (["\(name) \(v)"], v != get(defaults))
+        }
+    }
+
+    static func bool(_ name: String, alias: String? = nil, _ kp: WritableKeyPath<ServerConfig, Bool> & Sendable, mutable: Bool = true) -> ConfigEntry {
+        let get: @Sendable (ServerConfig) -> String = { $0[keyPath: kp] ? "yes" : "no" }
+        return ConfigEntry(name: name, alias: alias, mutable: mutable, set: { cfg, v in
             switch v.lowercased() {
             case "yes": cfg[keyPath: kp] = true
             case "no": cfg[keyPath: kp] = false
             default: return "argument must be 'yes' or 'no'"
             }
             return nil
-        }, get: { $0[keyPath: kp] ? "yes" : "no" })
+        }, get: get, rewrite: plainRewrite(name, get))
     }
 
-    static func int(_ name: String, _ kp: WritableKeyPath<ServerConfig, Int> & Sendable, _ range: ClosedRange<Int>, mutable: Bool = true) -> ConfigEntry {
-        ConfigEntry(name: name, mutable: mutable, set: { cfg, v in
-            guard let n = Int(v) else { return "argument couldn't be parsed into an integer" }
-            guard range.contains(n) else { return "argument must be between \(range.lowerBound) and \(range.upperBound) inclusive" }
+    /// Redis's numeric configs with INTEGER_CONFIG: string2ll, then the bounds check.
+    static func int(_ name: String, alias: String? = nil, _ kp: WritableKeyPath<ServerConfig, Int> & Sendable, _ range: ClosedRange<Int>, mutable: Bool = true) -> ConfigEntry {
+        let get: @Sendable (ServerConfig) -> String = { String($0[keyPath: kp]) }
+        return ConfigEntry(name: name, alias: alias, mutable: mutable, set: { cfg, v in
+            guard let n = strictInt(v) else { return "argument couldn't be parsed into an integer" }
+            guard range.contains(n) else { return boundsError(range) }
             cfg[keyPath: kp] = n
             return nil
-        }, get: { String($0[keyPath: kp]) })
+        }, get: get, rewrite: plainRewrite(name, get))
     }
 
-    static func memory(_ name: String, _ kp: WritableKeyPath<ServerConfig, Int> & Sendable, _ range: ClosedRange<Int>, mutable: Bool = true) -> ConfigEntry {
-        ConfigEntry(name: name, mutable: mutable, set: { cfg, v in
-            guard let n = parseMemory(v) else { return "argument must be a memory value" }
-            guard range.contains(n) else { return "argument must be between \(range.lowerBound) and \(range.upperBound) inclusive" }
-            cfg[keyPath: kp] = n
+    /// Redis's MEMORY_CONFIG numerics (optionally PERCENT_CONFIG too): "1gb", "100k",
+    /// "5%"; CONFIG GET prints bytes, CONFIG REWRITE the largest exact unit.
+    static func memory(_ name: String, alias: String? = nil, _ kp: WritableKeyPath<ServerConfig, Int> & Sendable, _ range: ClosedRange<Int>, percent: Bool = false, unsigned64: Bool = false, mutable: Bool = true) -> ConfigEntry {
+        let get: @Sendable (ServerConfig) -> String = { cfg in
+            let v = cfg[keyPath: kp]
+            return percent && v < 0 ? "\(-v)%" : String(v)
+        }
+        return ConfigEntry(name: name, alias: alias, mutable: mutable, set: { cfg, v in
+            var value: Int
+            if let bytes = memtoull(v) {
+                // Redis converts the unsigned result to the config's type: values past
+                // Int.max wrap negative for signed configs (and fail their bounds check).
+                value = unsigned64 ? Int(clamping: bytes) : Int(truncatingIfNeeded: bytes)
+            } else if percent, v.utf8.count > 1, v.hasSuffix("%"), let p = strictInt(String(v.dropLast())), p >= 0 {
+                value = -p
+            } else {
+                return percent ? "argument must be a memory or percent value" : "argument must be a memory value"
+            }
+            if percent && value < 0 {
+                if value < range.lowerBound { return "percentage argument must be less or equal to \(-range.lowerBound)" }
+            } else if !range.contains(value) {
+                return boundsError(range)
+            }
+            cfg[keyPath: kp] = value
             return nil
-        }, get: { String($0[keyPath: kp]) })
+        }, get: get, rewrite: { cfg in
+            let v = cfg[keyPath: kp]
+            let text = percent && v < 0 ? "\(-v)%" : formatMemoryForRewrite(v)
+            return (["\(name) \(text)"], v != defaults[keyPath: kp])
+        })
     }
 
-    static func string(_ name: String, _ kp: WritableKeyPath<ServerConfig, String> & Sendable, mutable: Bool = true) -> ConfigEntry {
-        ConfigEntry(name: name, mutable: mutable, set: { cfg, v in cfg[keyPath: kp] = v; return nil },
-                    get: { $0[keyPath: kp] })
+    /// A string parameter. `emptyIsNull`: Redis's EMPTY_STRING_IS_NULL, where "" means
+    /// unset and CONFIG REWRITE leaves the option out of the file.
+    static func string(_ name: String, alias: String? = nil, _ kp: WritableKeyPath<ServerConfig, String> & Sendable, mutable: Bool = true,
+                       emptyIsNull: Bool = false, protected: Bool = false,
+                       validate: (@Sendable (String) -> String?)? = nil) -> ConfigEntry {
+        ConfigEntry(name: name, alias: alias, mutable: mutable, protected: protected, set: { cfg, v in
+            if let validate, let err = validate(v) { return err }
+            cfg[keyPath: kp] = v
+            return nil
+        }, get: { $0[keyPath: kp] }, rewrite: { cfg in
+            let v = cfg[keyPath: kp]
+            if emptyIsNull && v.isEmpty { return ([], false) }
+            return (["\(name) \(quoteForConfig(v))"], emptyIsNull || v != defaults[keyPath: kp])
+        })
     }
 
-    static func oneOf(_ name: String, _ kp: WritableKeyPath<ServerConfig, String> & Sendable, _ values: [String], mutable: Bool = true) -> ConfigEntry {
-        ConfigEntry(name: name, mutable: mutable, set: { cfg, v in
+    /// An enum parameter; `values` in Redis's order (its error message lists them so).
+    /// Names that share a meaning are given as "name=canonical": the value is stored,
+    /// and printed, as the first name of that meaning (oom-score-adj "relative" prints "yes").
+    static func oneOf(_ name: String, alias: String? = nil, _ kp: WritableKeyPath<ServerConfig, String> & Sendable, _ values: [String], mutable: Bool = true) -> ConfigEntry {
+        let get: @Sendable (ServerConfig) -> String = { $0[keyPath: kp] }
+        let names = values.map { $0.split(separator: "=").first.map(String.init) ?? $0 }
+        return ConfigEntry(name: name, alias: alias, mutable: mutable, set: { cfg, v in
             let l = v.lowercased()
-            guard values.contains(l) else { return "argument(s) must be one of the following: " + values.joined(separator: ", ") }
-            cfg[keyPath: kp] = l
+            guard let i = names.firstIndex(of: l) else {
+                return "argument(s) must be one of the following: " + names.joined(separator: ", ")
+            }
+            let parts = values[i].split(separator: "=")
+            cfg[keyPath: kp] = parts.count == 2 ? String(parts[1]) : l
             return nil
-        }, get: { $0[keyPath: kp] })
+        }, get: get, rewrite: plainRewrite(name, get))
     }
+
+    /// Redis's MULTI_ARG_CONFIG bit-flag enums (shutdown-on-sigint): several names at once.
+    static func flagsOf(_ name: String, _ kp: WritableKeyPath<ServerConfig, String> & Sendable, _ values: [String],
+                        check: @escaping @Sendable ([String]) -> String?) -> ConfigEntry {
+        let get: @Sendable (ServerConfig) -> String = { $0[keyPath: kp] }
+        return ConfigEntry(name: name, mutable: true, set: { cfg, v in
+            let words = sdsSplitSpaces(v).map { $0.lowercased() }
+            guard !words.isEmpty, words.allSatisfy({ values.contains($0) }) else {
+                return "argument(s) must be one of the following: " + values.joined(separator: ", ")
+            }
+            if let err = check(words) { return err }
+            // configEnumGetName for bit flags: the names whose bits are set, in table order.
+            let set = Set(words)
+            let chosen = values.filter { set.contains($0) }
+            cfg[keyPath: kp] = chosen == ["default"] || chosen.isEmpty ? "default" : chosen.filter { $0 != "default" }.joined(separator: " ")
+            return nil
+        }, get: get, rewrite: plainRewrite(name, get))
+    }
+
+    static func boundsError(_ range: ClosedRange<Int>) -> String {
+        "argument must be between \(range.lowerBound) and \(range.upperBound) inclusive"
+    }
+
+    static let intMax = Int(Int32.max)
+    static let intMin = Int(Int32.min)
+    static let uintMax = Int(UInt32.max)
+    static let longMax = Int.max
+    static let protectedActions = ["no", "yes", "local"]
 
     /// Every parameter we know, in the order CONFIG GET * lists them.
     static let entries: [ConfigEntry] = [
+        // Networking. port and bind are immutable here: Redis rebinds its listeners on
+        // CONFIG SET port/bind, which redis-uv's transport cannot do yet.
         int("port", \.port, 0...65535, mutable: false),
         ConfigEntry(name: "bind", mutable: false, set: { cfg, v in
-            cfg.bind = v.split(separator: " ").map(String.init)
+            let words = sdsSplitSpaces(v)
+            cfg.bind = words.count == 1 && words[0].isEmpty ? [] : words
             return nil
-        }, get: { $0.bind.joined(separator: " ") }),
+        }, get: { $0.bind.joined(separator: " ") }, rewrite: { cfg in
+            if cfg.bind == defaults.bind { return ([], false) }
+            return (["bind " + (cfg.bind.isEmpty ? "\"\"" : cfg.bind.joined(separator: " "))], true)
+        }),
         bool("protected-mode", \.protectedMode),
-        string("requirepass", \.requirepass),
-        ConfigEntry(name: "dir", mutable: true, set: { cfg, v in
+        ConfigEntry(name: "requirepass", mutable: true, set: { cfg, v in cfg.requirepass = v; return nil },
+                    get: { $0.requirepass }, rewrite: { cfg in
+                        cfg.requirepass.isEmpty ? ([], false) : (["requirepass \(quoteForConfig(cfg.requirepass))"], true)
+                    }),
+        ConfigEntry(name: "dir", mutable: true, protected: true, set: { cfg, v in
             if chdir(v) != 0 { return String(cString: strerror(errno)) }
             cfg.dir = currentDirectory()
             return nil
-        }, get: { $0.dir }),
-        string("dbfilename", \.dbfilename),
-        int("databases", \.databases, 1...Int(Int32.max), mutable: false),
-        int("hz", \.hz, 0...Int(Int32.max)),
-        int("maxclients", \.maxclients, 1...Int(Int32.max)),
-        int("timeout", \.timeout, 0...Int(Int32.max)),
-        int("tcp-keepalive", \.tcpKeepalive, 0...Int(Int32.max)),
-        int("tcp-backlog", \.tcpBacklog, 0...Int(Int32.max), mutable: false),
+        }, get: { $0.dir }, rewrite: { cfg in
+            (["dir \(quoteForConfig(currentDirectory()))"], true)
+        }),
+        string("dbfilename", \.dbfilename, protected: true, validate: { v in
+            isBaseName(v) ? nil : "dbfilename can't be a path, just a filename"
+        }),
+        int("databases", \.databases, 1...intMax, mutable: false),
+        int("hz", \.hz, 0...intMax),
+        int("maxclients", \.maxclients, 1...uintMax),
+        int("timeout", \.timeout, 0...intMax),
+        int("tcp-keepalive", \.tcpKeepalive, 0...intMax),
+        int("tcp-backlog", \.tcpBacklog, 0...intMax, mutable: false),
         oneOf("loglevel", \.loglevel, ["debug", "verbose", "notice", "warning"]),
         string("logfile", \.logfile, mutable: false),
         ConfigEntry(name: "daemonize", mutable: false, set: { cfg, v in
@@ -136,84 +389,329 @@ enum ConfigTable {
             case "yes": return "daemonize yes is not supported by redis-uv: run it under a supervisor"
             default: return "argument must be 'yes' or 'no'"
             }
-        }, get: { $0.daemonize ? "yes" : "no" }),
-        string("pidfile", \.pidfile, mutable: false),
+        }, get: { $0.daemonize ? "yes" : "no" }, rewrite: { cfg in (["daemonize \(cfg.daemonize ? "yes" : "no")"], cfg.daemonize) }),
+        string("pidfile", \.pidfile, mutable: false, emptyIsNull: true),
         ConfigEntry(name: "replicaof", alias: "slaveof", mutable: false, set: { cfg, v in
-            let parts = v.split(separator: " ")
-            if v.isEmpty || v.lowercased() == "no one" { cfg.replicaof = ""; return nil }
-            guard parts.count == 2, let p = Int(parts[1]), (0...65535).contains(p) else { return "Invalid master port" }
-            cfg.replicaof = v
+            let parts = sdsSplitSpaces(v)
+            if parts.count != 2 { return "wrong number of arguments" }
+            if parts[0].lowercased() == "no" && parts[1].lowercased() == "one" { cfg.replicaof = ""; return nil }
+            guard let p = strictInt(parts[1]), (0...65535).contains(p) else { return "Invalid master port" }
+            cfg.replicaof = "\(parts[0]) \(p)"
             return nil
-        }, get: { $0.replicaof }),
+        }, get: { $0.replicaof }, rewrite: { cfg in
+            cfg.replicaof.isEmpty ? ([], false) : (["replicaof \(cfg.replicaof)"], true)
+        }),
         ConfigEntry(name: "save", mutable: true, set: { cfg, v in
-            let parts = v.split(separator: " ", omittingEmptySubsequences: true)
-            if parts.isEmpty { cfg.save = []; return nil }
-            guard parts.count % 2 == 0 else { return "Invalid save parameters" }
+            // setConfigSaveOption: pairs of <seconds >= 1> <changes >= 0>; "" is none.
+            let words = sdsSplitSpaces(v)
+            if words.count % 2 != 0 { return "Invalid save parameters" }
             var points: [(Int, Int)] = []
             var i = 0
-            while i < parts.count {
-                guard let s = Int(parts[i]), let c = Int(parts[i + 1]), s >= 0, c >= 0 else { return "Invalid save parameters" }
+            while i < words.count {
+                guard let s = strtollWhole(words[i]), let c = strtollWhole(words[i + 1]), s >= 1, c >= 0 else {
+                    return "Invalid save parameters"
+                }
                 points.append((s, c))
                 i += 2
             }
             cfg.save = points
             return nil
-        }, get: { $0.save.map { "\($0.seconds) \($0.changes)" }.joined(separator: " ") }),
+        }, get: { $0.save.map { "\($0.seconds) \($0.changes)" }.joined(separator: " ") }, rewrite: { cfg in
+            cfg.save.isEmpty ? (["save \"\""], true) : (cfg.save.map { "save \($0.seconds) \($0.changes)" }, true)
+        }),
         bool("appendonly", \.appendonly),
-        string("appendfilename", \.appendfilename, mutable: false),
-        memory("proto-max-bulk-len", \.protoMaxBulkLen, 1024 * 1024...Int(Int64.max)),
-        memory("client-query-buffer-limit", \.clientQueryBufferLimit, 1024 * 1024...Int(Int64.max)),
+        string("appendfilename", \.appendfilename, mutable: false, validate: { v in
+            if v.isEmpty { return "appendfilename can't be empty" }
+            return isBaseName(v) ? nil : "appendfilename can't be a path, just a filename"
+        }),
+        string("appenddirname", \.appenddirname, mutable: false, validate: { v in
+            if v.isEmpty { return "appenddirname can't be empty" }
+            return isBaseName(v) ? nil : "appenddirname can't be a path, just a dirname"
+        }),
+        memory("proto-max-bulk-len", \.protoMaxBulkLen, 1024 * 1024...longMax),
+        memory("client-query-buffer-limit", \.clientQueryBufferLimit, 1024 * 1024...longMax),
         ConfigEntry(name: "client-output-buffer-limit", mutable: true, set: { cfg, v in
-            let parts = v.split(separator: " ").map(String.init)
-            guard parts.count % 4 == 0, !parts.isEmpty else { return "Wrong number of arguments in buffer limit configuration." }
-            var limits = cfg.outputLimits
+            let parts = sdsSplitSpaces(v)
+            guard parts.count % 4 == 0 else { return "Wrong number of arguments in buffer limit configuration." }
             var i = 0
             while i < parts.count {
-                guard let hard = parseMemory(parts[i + 1]), let soft = parseMemory(parts[i + 2]),
-                      let secs = Int(parts[i + 3]), hard >= 0, soft >= 0, secs >= 0 else {
+                guard ["normal", "slave", "replica", "pubsub"].contains(parts[i].lowercased()) else {
+                    return "Invalid client class specified in buffer limit configuration."
+                }
+                i += 4
+            }
+            var limits = cfg.outputLimits
+            i = 0
+            while i < parts.count {
+                guard let hard = memtoull(parts[i + 1]), let soft = memtoull(parts[i + 2]),
+                      let secs = strtollWhole(parts[i + 3]), secs >= 0 else {
                     return "Error in hard, soft or soft_seconds setting in buffer limit configuration."
                 }
-                let l = OutputBufferLimits.Limit(hard: hard, soft: soft, softSeconds: secs)
+                let l = OutputBufferLimits.Limit(hard: Int(truncatingIfNeeded: hard), soft: Int(truncatingIfNeeded: soft), softSeconds: secs)
                 switch parts[i].lowercased() {
                 case "normal": limits.normal = l
-                case "slave", "replica": limits.replica = l
                 case "pubsub": limits.pubsub = l
-                default: return "Invalid client class specified in buffer limit configuration."
+                default: limits.replica = l
                 }
                 i += 4
             }
             cfg.outputLimits = limits
             return nil
-        }, get: { $0.outputLimits.description }),
-        memory("maxmemory", \.maxmemory, 0...Int(Int64.max)),
+        }, get: { $0.outputLimits.description }, rewrite: { cfg in
+            let classes: [(String, OutputBufferLimits.Limit, OutputBufferLimits.Limit)] = [
+                ("normal", cfg.outputLimits.normal, defaults.outputLimits.normal),
+                ("replica", cfg.outputLimits.replica, defaults.outputLimits.replica),
+                ("pubsub", cfg.outputLimits.pubsub, defaults.outputLimits.pubsub),
+            ]
+            let lines = classes.map { "client-output-buffer-limit \($0.0) \(formatMemoryForRewrite($0.1.hard)) \(formatMemoryForRewrite($0.1.soft)) \($0.1.softSeconds)" }
+            return (lines, classes.contains { $0.1 != $0.2 })
+        }),
+        memory("maxmemory", \.maxmemory, 0...longMax, unsigned64: true),
         oneOf("maxmemory-policy", \.maxmemoryPolicy, ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
                                                        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]),
         bool("rdbcompression", \.rdbcompression),
-        bool("rdbchecksum", \.rdbchecksum),
+        bool("rdbchecksum", \.rdbchecksum, mutable: false),
         bool("stop-writes-on-bgsave-error", \.stopWritesOnBgsaveError),
         int("active-expire-effort", \.activeExpireEffort, 1...10),
         bool("lazyfree-lazy-user-del", \.lazyfreeLazyUserDel),
         bool("lazyfree-lazy-user-flush", \.lazyfreeLazyUserFlush),
+        oneOf("enable-debug-command", \.enableDebugCommand, protectedActions, mutable: false),
+        oneOf("enable-protected-configs", \.enableProtectedConfigs, protectedActions, mutable: false),
+        oneOf("enable-module-command", \.enableModuleCommand, protectedActions, mutable: false),
+
+        // Accepted, not yet effective (see the note in ServerConfig).
+        int("list-max-listpack-size", alias: "list-max-ziplist-size", \.listMaxListpackSize, intMin...intMax),
+        int("list-compress-depth", \.listCompressDepth, 0...intMax),
+        int("hash-max-listpack-entries", alias: "hash-max-ziplist-entries", \.hashMaxListpackEntries, 0...longMax),
+        memory("hash-max-listpack-value", alias: "hash-max-ziplist-value", \.hashMaxListpackValue, 0...longMax),
+        int("set-max-intset-entries", \.setMaxIntsetEntries, 0...longMax),
+        int("zset-max-listpack-entries", alias: "zset-max-ziplist-entries", \.zsetMaxListpackEntries, 0...longMax),
+        memory("zset-max-listpack-value", alias: "zset-max-ziplist-value", \.zsetMaxListpackValue, 0...longMax),
+        memory("stream-node-max-bytes", \.streamNodeMaxBytes, 0...longMax),
+        int("stream-node-max-entries", \.streamNodeMaxEntries, 0...longMax),
+        memory("hll-sparse-max-bytes", \.hllSparseMaxBytes, 0...longMax),
+        ConfigEntry(name: "notify-keyspace-events", mutable: true, set: { cfg, v in
+            guard let flags = KeyspaceEventFlags.parse(v) else {
+                return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+            }
+            cfg.notifyKeyspaceEvents = flags
+            return nil
+        }, get: { KeyspaceEventFlags.format($0.notifyKeyspaceEvents) }, rewrite: { cfg in
+            (["notify-keyspace-events \(quoteForConfig(KeyspaceEventFlags.format(cfg.notifyKeyspaceEvents)))"], cfg.notifyKeyspaceEvents != 0)
+        }),
+        int("slowlog-log-slower-than", \.slowlogLogSlowerThan, -1...longMax),
+        int("slowlog-max-len", \.slowlogMaxLen, 0...longMax),
+        int("latency-monitor-threshold", \.latencyMonitorThreshold, 0...longMax),
+        bool("latency-tracking", \.latencyTracking),
+        ConfigEntry(name: "latency-tracking-info-percentiles", mutable: true, set: { cfg, v in
+            let words = sdsSplitSpaces(v)
+            var values: [Double] = []
+            for w in words where !(words.count == 1 && w.isEmpty) {
+                guard let d = strictDouble(w) else { return "Invalid latency-tracking-info-percentiles parameters" }
+                guard d >= 0 && d <= 100 else {
+                    return "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                }
+                values.append(d)
+            }
+            cfg.latencyTrackingInfoPercentiles = values
+            return nil
+        }, get: { $0.latencyTrackingInfoPercentiles.map(formatTrimmedDouble).joined(separator: " ") }, rewrite: { cfg in
+            let p = cfg.latencyTrackingInfoPercentiles
+            return (["latency-tracking-info-percentiles " + (p.isEmpty ? "\"\"" : p.map(formatTrimmedDouble).joined(separator: " "))], true)
+        }),
+        int("lfu-log-factor", \.lfuLogFactor, 0...intMax),
+        int("lfu-decay-time", \.lfuDecayTime, 0...intMax),
+        int("maxmemory-samples", \.maxmemorySamples, 1...intMax),
+        int("maxmemory-eviction-tenacity", \.maxmemoryEvictionTenacity, 0...100),
+        memory("maxmemory-clients", \.maxmemoryClients, -100...Int.max, percent: true),
+        memory("repl-backlog-size", \.replBacklogSize, 1...Int.max),
+        int("repl-backlog-ttl", \.replBacklogTTL, 0...longMax),
+        int("repl-timeout", \.replTimeout, 1...intMax),
+        int("repl-ping-replica-period", alias: "repl-ping-slave-period", \.replPingReplicaPeriod, 1...intMax),
+        bool("repl-diskless-sync", \.replDisklessSync),
+        int("repl-diskless-sync-delay", \.replDisklessSyncDelay, 0...intMax),
+        int("repl-diskless-sync-max-replicas", \.replDisklessSyncMaxReplicas, 0...intMax),
+        oneOf("repl-diskless-load", \.replDisklessLoad, ["disabled", "on-empty-db", "swapdb"]),
+        bool("repl-disable-tcp-nodelay", \.replDisableTcpNodelay),
+        string("masterauth", \.masterauth, emptyIsNull: true),
+        string("masteruser", \.masteruser, emptyIsNull: true),
+        bool("replica-read-only", alias: "slave-read-only", \.replicaReadOnly),
+        bool("replica-serve-stale-data", alias: "slave-serve-stale-data", \.replicaServeStaleData),
+        int("replica-priority", alias: "slave-priority", \.replicaPriority, 0...intMax),
+        bool("replica-lazy-flush", alias: "slave-lazy-flush", \.replicaLazyFlush),
+        bool("replica-ignore-maxmemory", alias: "slave-ignore-maxmemory", \.replicaIgnoreMaxmemory),
+        bool("replica-announced", \.replicaAnnounced),
+        string("replica-announce-ip", alias: "slave-announce-ip", \.replicaAnnounceIP, emptyIsNull: true),
+        int("replica-announce-port", alias: "slave-announce-port", \.replicaAnnouncePort, 0...65535),
+        int("min-replicas-to-write", alias: "min-slaves-to-write", \.minReplicasToWrite, 0...intMax),
+        int("min-replicas-max-lag", alias: "min-slaves-max-lag", \.minReplicasMaxLag, 0...intMax),
+        bool("replica-ignore-disk-write-errors", \.replicaIgnoreDiskWriteErrors),
+        oneOf("propagation-error-behavior", \.propagationErrorBehavior, ["ignore", "panic", "panic-on-replicas"]),
+        oneOf("appendfsync", \.appendfsync, ["everysec", "always", "no"]),
+        bool("no-appendfsync-on-rewrite", \.noAppendfsyncOnRewrite),
+        int("auto-aof-rewrite-percentage", \.autoAofRewritePercentage, 0...intMax),
+        memory("auto-aof-rewrite-min-size", \.autoAofRewriteMinSize, 0...Int.max),
+        bool("aof-load-truncated", \.aofLoadTruncated),
+        bool("aof-use-rdb-preamble", \.aofUseRdbPreamble),
+        bool("aof-rewrite-incremental-fsync", \.aofRewriteIncrementalFsync),
+        bool("aof-timestamp-enabled", \.aofTimestampEnabled),
+        bool("aof-disable-auto-gc", \.aofDisableAutoGC),
+        bool("rdb-del-sync-files", \.rdbDelSyncFiles),
+        bool("rdb-save-incremental-fsync", \.rdbSaveIncrementalFsync),
+        int("io-threads", \.ioThreads, 1...128, mutable: false),
+        bool("io-threads-do-reads", \.ioThreadsDoReads, mutable: false),
+        bool("cluster-enabled", \.clusterEnabled, mutable: false),
+        bool("lazyfree-lazy-eviction", \.lazyfreeLazyEviction),
+        bool("lazyfree-lazy-expire", \.lazyfreeLazyExpire),
+        bool("lazyfree-lazy-server-del", \.lazyfreeLazyServerDel),
+        bool("activerehashing", \.activerehashing),
+        bool("dynamic-hz", \.dynamicHz),
+        int("busy-reply-threshold", alias: "lua-time-limit", \.busyReplyThreshold, 0...longMax),
+        int("tracking-table-max-keys", \.trackingTableMaxKeys, 0...longMax),
+        int("acllog-max-len", \.acllogMaxLen, 0...longMax),
+        string("aclfile", \.aclfile, mutable: false),
+        oneOf("acl-pubsub-default", \.aclPubsubDefault, ["allchannels", "resetchannels"]),
+        oneOf("supervised", \.supervised, ["upstart", "systemd", "auto", "no"], mutable: false),
+        string("unixsocket", \.unixsocket, mutable: false, emptyIsNull: true),
+        ConfigEntry(name: "unixsocketperm", mutable: false, set: { cfg, v in
+            // An octal UINT config, 0...0777.
+            guard let n = strictInt(v) else { return "argument couldn't be parsed into an integer" }
+            guard (0...0o777).contains(n) else { return "argument must be between 0 and 777 inclusive" }
+            cfg.unixsocketperm = n
+            return nil
+        }, get: { String($0.unixsocketperm, radix: 8) }, rewrite: { cfg in
+            (["unixsocketperm \(String(cfg.unixsocketperm, radix: 8))"], cfg.unixsocketperm != 0)
+        }),
+        int("shutdown-timeout", \.shutdownTimeout, 0...intMax),
+        flagsOf("shutdown-on-sigint", \.shutdownOnSigint, shutdownFlagNames, check: shutdownFlagsCheck),
+        flagsOf("shutdown-on-sigterm", \.shutdownOnSigterm, shutdownFlagNames, check: shutdownFlagsCheck),
+        oneOf("sanitize-dump-payload", \.sanitizeDumpPayload, ["no", "yes", "clients"]),
     ]
 
+    static let shutdownFlagNames = ["default", "save", "nosave", "now", "force"]
+
+    @Sendable static func shutdownFlagsCheck(_ words: [String]) -> String? {
+        words.contains("save") && words.contains("nosave")
+            ? "shutdown options SAVE and NOSAVE can't be used simultaneously" : nil
+    }
+
+    /// The entry for a name or alias (case-insensitive), Redis's lookupConfig.
     static func entry(named name: String) -> ConfigEntry? {
         let l = name.lowercased()
         return entries.first { $0.name == l || $0.alias == l }
     }
 }
 
-/// "1gb", "64mb", "100k", "123" → bytes (Redis's memtoull: k/kb/m/mb/g/gb, case-insensitive).
-func parseMemory(_ s: String) -> Int? {
-    let l = s.lowercased()
-    let units: [(String, Int)] = [("gb", 1 << 30), ("g", 1_000_000_000), ("mb", 1 << 20), ("m", 1_000_000),
-                                  ("kb", 1024), ("k", 1000), ("b", 1)]
-    for (suffix, mul) in units where l.hasSuffix(suffix) {
-        guard let n = Int(l.dropLast(suffix.count)), n >= 0 else { return nil }
-        let (r, o) = n.multipliedReportingOverflow(by: mul)
-        return o ? nil : r
+/// Splits a CONFIG SET value of a multi-argument parameter as Redis's sdssplitlen(" "):
+/// on every single space, empty words kept; "" gives no words.
+func sdsSplitSpaces(_ s: String) -> [String] {
+    if s.isEmpty { return [] }
+    return s.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+}
+
+/// Redis's string2ll on a String.
+func strictInt(_ s: String) -> Int? {
+    Array(s.utf8).withUnsafeBytes { parseStrictInt($0) }
+}
+
+/// strtoll(s, &end, 10) with *end == '\0' required, as Redis's save and
+/// client-output-buffer-limit parsers use it (leading blanks and a sign allowed).
+func strtollWhole(_ s: String) -> Int? {
+    var t = Substring(s)
+    while let f = t.first, f == " " || f == "\t" || f == "\n" || f == "\r" || f == "\u{0B}" || f == "\u{0C}" { t = t.dropFirst() }
+    if t.first == "+" { t = t.dropFirst() }
+    if t.isEmpty { return s.isEmpty ? 0 : nil }
+    return Int(t)
+}
+
+/// Redis's string2d: the whole string is a double (no spaces, no NaN).
+func strictDouble(_ s: String) -> Double? {
+    guard !s.isEmpty, let first = s.utf8.first, first != 32, first != 9,
+          let d = Double(s), !d.isNaN else { return nil }
+    return d
+}
+
+/// "%f" then Redis's trimDoubleString (trailing zeros and a trailing '.' removed).
+func formatTrimmedDouble(_ d: Double) -> String {
+    var s = formatC("%f", d)
+    if s.contains(".") {
+        while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
     }
-    guard let n = Int(l), n >= 0 else { return nil }
-    return n
+    return s
+}
+
+/// Redis's memtoull: digits then an optional unit (b, k, kb, m, mb, g, gb; any case),
+/// no sign. Returns nil on a parse error; an overflowing number clamps to UInt64.max
+/// (strtoull's ERANGE is not checked), a product that overflows is an error.
+func memtoull(_ s: String) -> UInt64? {
+    let bytes = Array(s.utf8)
+    if bytes.first == UInt8(ascii: "-") { return nil }
+    var digitsEnd = 0
+    while digitsEnd < bytes.count, bytes[digitsEnd] >= 48, bytes[digitsEnd] <= 57 { digitsEnd += 1 }
+    let unit = String(decoding: bytes[digitsEnd...], as: UTF8.self).lowercased()
+    let mul: UInt64
+    switch unit {
+    case "", "b": mul = 1
+    case "k": mul = 1000
+    case "kb": mul = 1024
+    case "m": mul = 1_000_000
+    case "mb": mul = 1 << 20
+    case "g": mul = 1_000_000_000
+    case "gb": mul = 1 << 30
+    default: return nil
+    }
+    if digitsEnd >= 128 { return nil }
+    var value: UInt64 = 0
+    for c in bytes[..<digitsEnd] {
+        let (m, o1) = value.multipliedReportingOverflow(by: 10)
+        let (a, o2) = m.addingReportingOverflow(UInt64(c - 48))
+        if o1 || o2 { value = UInt64.max; break }
+        value = a
+    }
+    if value > UInt64.max / mul { return nil }
+    return value * mul
+}
+
+/// The old API: a memory value as a non-negative Int.
+func parseMemory(_ s: String) -> Int? {
+    guard let v = memtoull(s), v <= UInt64(Int.max) else { return nil }
+    return Int(v)
+}
+
+/// Redis's rewriteConfigFormatMemory: the largest unit that divides exactly.
+func formatMemoryForRewrite(_ bytes: Int) -> String {
+    let gb = 1 << 30, mb = 1 << 20, kb = 1 << 10
+    if bytes != 0 && bytes % gb == 0 { return "\(bytes / gb)gb" }
+    if bytes != 0 && bytes % mb == 0 { return "\(bytes / mb)mb" }
+    if bytes != 0 && bytes % kb == 0 { return "\(bytes / kb)kb" }
+    return String(bytes)
+}
+
+/// Redis's sdscatrepr: a double-quoted string with C escapes for the rest.
+func quoteForConfig(_ s: String) -> String {
+    var out = "\""
+    for b in s.utf8 {
+        switch b {
+        case UInt8(ascii: "\\"): out += "\\\\"
+        case UInt8(ascii: "\""): out += "\\\""
+        case 10: out += "\\n"
+        case 13: out += "\\r"
+        case 9: out += "\\t"
+        case 7: out += "\\a"
+        case 8: out += "\\b"
+        case 32...126: out.unicodeScalars.append(Unicode.Scalar(b))
+        default:
+            let hex = String(b, radix: 16)
+            out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+        }
+    }
+    return out + "\""
+}
+
+/// Redis's pathIsBaseName: no '/' and not "." or "..".
+func isBaseName(_ s: String) -> Bool {
+    !s.contains("/") && s != "." && s != ".."
 }
 
 func currentDirectory() -> String {

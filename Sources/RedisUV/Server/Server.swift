@@ -49,6 +49,9 @@ final class Server {
         for i in 0..<config.databases {
             dbs.append(Database(id: i, seed: hashSeed, stats: stats.keyspace))
         }
+        // INFO used_memory_startup / used_memory_peak start from here.
+        stats.usedMemoryStartup = MemoryStats.usedMemory()
+        stats.usedMemoryPeak = stats.usedMemoryStartup
     }
 
     @inline(__always) func updateCachedTime() { cachedTimeMs = wallClockMs() }
@@ -99,7 +102,12 @@ final class Server {
     /// Periodic work at `hz` (Redis's serverCron + databasesCron).
     func cron() {
         updateCachedTime()
-        if config.activeExpireEnabled { activeExpireCycle() }
+        if config.activeExpireEnabled {
+            let start = monotonicUs()
+            activeExpireCycle()
+            stats.expireCycleTimeUsedUs += monotonicUs() - start
+        }
+        stats.sampleMetrics(nowMs: cachedTimeMs)
         for db in dbs where db.needsShrinkCheck {
             db.table.shrinkIfSparse()
             db.needsShrinkCheck = false
@@ -133,5 +141,13 @@ func wallClockMs() -> Int64 {
 func wallClockUs() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+}
+
+/// Microseconds of a monotonic clock (Redis's ustime for durations: command times in
+/// INFO commandstats, the expiry cycle's time).
+@inline(__always) func monotonicUs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
     return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
 }

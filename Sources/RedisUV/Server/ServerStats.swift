@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// INFO stats counters (Redis's server.stat_*).
 final class ServerStats {
     var totalCommands = 0
@@ -10,6 +14,25 @@ final class ServerStats {
     var netOutputBytes = 0
     var expiredTimeCapReached = 0
     var keyspace = KeyspaceStats()
+    /// Read and write events handled by the transport (INFO total_reads/writes_processed).
+    var readsProcessed = 0
+    var writesProcessed = 0
+    /// Microseconds spent in the active expiry cycle (INFO expire_cycle_cpu_milliseconds).
+    var expireCycleTimeUsedUs: Int64 = 0
+
+    /// Redis's replication ID: 40 random hex digits, made once per process (no
+    /// replication yet, so it never changes).
+    let replicationID: String = (0..<40).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
+
+    /// Instantaneous metrics (Redis's trackInstantaneousMetric): commands, bytes in, bytes out.
+    var opsMetric = InstantaneousMetric()
+    var inputMetric = InstantaneousMetric()
+    var outputMetric = InstantaneousMetric()
+    private var lastMetricSampleMs: Int64 = 0
+
+    /// Memory: heap in use at startup (INFO used_memory_startup) and the peak seen.
+    var usedMemoryStartup = 0
+    var usedMemoryPeak = 0
 
     func noteErrorReply(_ text: String) {
         errorReplies &+= 1
@@ -19,6 +42,22 @@ final class ServerStats {
         errorCodes[String(decoding: code, as: UTF8.self), default: 0] += 1
     }
 
+    /// Called from the cron: one sample of each instantaneous metric every 100 ms, as
+    /// Redis's serverCron does (run_with_period(100)), and the memory peak.
+    func sampleMetrics(nowMs: Int64) {
+        if nowMs - lastMetricSampleMs < 100 { return }
+        lastMetricSampleMs = nowMs
+        opsMetric.track(totalCommands, nowMs: nowMs)
+        inputMetric.track(netInputBytes, nowMs: nowMs)
+        outputMetric.track(netOutputBytes, nowMs: nowMs)
+        notePeak(MemoryStats.usedMemory())
+    }
+
+    func notePeak(_ used: Int) {
+        if used > usedMemoryPeak { usedMemoryPeak = used }
+    }
+
+    /// CONFIG RESETSTAT (Redis's resetServerStats).
     func reset() {
         totalCommands = 0
         totalConnections = 0
@@ -32,5 +71,108 @@ final class ServerStats {
         keyspace.misses = 0
         keyspace.expiredKeys = 0
         keyspace.expiredStaleSamples = 0
+        readsProcessed = 0
+        writesProcessed = 0
+        expireCycleTimeUsedUs = 0
+        opsMetric = InstantaneousMetric()
+        inputMetric = InstantaneousMetric()
+        outputMetric = InstantaneousMetric()
+        usedMemoryPeak = MemoryStats.usedMemory()
+    }
+}
+
+/// Redis's inst_metric: the rate between consecutive samples, averaged over the last 16.
+struct InstantaneousMetric {
+    static let samples = 16
+    private var values = [Int](repeating: 0, count: InstantaneousMetric.samples)
+    private var index = 0
+    private var lastSampleMs: Int64 = 0
+    private var lastReading = 0
+
+    mutating func track(_ reading: Int, nowMs: Int64) {
+        let elapsed = nowMs - lastSampleMs
+        let delta = reading - lastReading
+        values[index] = elapsed > 0 && lastSampleMs > 0 ? Int(Int64(delta) * 1000 / elapsed) : 0
+        index = (index + 1) % InstantaneousMetric.samples
+        lastSampleMs = nowMs
+        lastReading = reading
+    }
+
+    /// Redis's getInstantaneousMetric.
+    var value: Int { values.reduce(0, +) / InstantaneousMetric.samples }
+}
+
+/// What the C library's allocator and the kernel say about our memory.
+enum MemoryStats {
+    /// Bytes handed out by malloc and still in use (Redis's zmalloc_used_memory):
+    /// glibc's in-use heap chunks plus mmapped blocks, from malloc_info.
+    static func usedMemory() -> Int { CMalloc.heap().used }
+
+    /// Heap obtained from the system (in use or free in malloc's lists) plus mmapped blocks.
+    static func allocatorActive() -> Int { CMalloc.heap().active }
+
+    /// Resident set size from /proc/self/statm (Redis's zmalloc_get_rss).
+    static func rss() -> Int {
+        guard let f = fopen("/proc/self/statm", "r") else { return 0 }
+        defer { fclose(f) }
+        var buf = [CChar](repeating: 0, count: 256)
+        guard fgets(&buf, 256, f) != nil else { return 0 }
+        let fields = stringFromCBuffer(buf).split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    static func totalSystemMemory() -> Int {
+        Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+/// glibc's malloc introspection. <malloc.h> is not part of Swift's Glibc module, so the
+/// two functions are looked up by name; both take and return plain C scalars.
+enum CMalloc {
+    typealias UsableSizeFunction = @convention(c) (UnsafeMutableRawPointer?) -> Int
+    typealias MallocInfoFunction = @convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32
+
+    static let usableSizeFunction: UsableSizeFunction? = lookup("malloc_usable_size")
+    static let mallocInfoFunction: MallocInfoFunction? = lookup("malloc_info")
+
+    static func lookup<T>(_ name: String) -> T? {
+        // RTLD_DEFAULT: search the process's global symbols.
+        guard let p = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
+        return unsafeBitCast(p, to: T.self)
+    }
+
+    /// malloc_usable_size: the bytes really reserved for an allocation.
+    static func usableSize(_ p: UnsafeRawPointer) -> Int? {
+        usableSizeFunction?(UnsafeMutableRawPointer(mutating: p))
+    }
+
+    /// In-use and obtained heap bytes from malloc_info's totals (what mallinfo2 gives as
+    /// uordblks + hblkhd and arena + hblkhd).
+    static func heap() -> (used: Int, active: Int) {
+        guard let info = mallocInfoFunction else { return (0, 0) }
+        var buffer: UnsafeMutablePointer<CChar>? = nil
+        var size = 0
+        guard let stream = open_memstream(&buffer, &size) else { return (0, 0) }
+        _ = info(0, stream)
+        fclose(stream)
+        guard let buffer else { return (0, 0) }
+        defer { free(buffer) }
+        let xml = String(cString: buffer)
+        // The process-wide totals come last: free fast/rest chunks, mmapped blocks, and
+        // the heap obtained from the system.
+        guard let tail = xml.range(of: "</heap>", options: .backwards).map({ xml[$0.upperBound...] }) else { return (0, 0) }
+        func value(_ tag: String) -> Int {
+            guard let r = tail.range(of: tag) else { return 0 }
+            let rest = tail[r.upperBound...]
+            guard let sizeStart = rest.range(of: "size=\"") else { return 0 }
+            let digits = rest[sizeStart.upperBound...].prefix { $0.isNumber }
+            return Int(digits) ?? 0
+        }
+        let freeFast = value("<total type=\"fast\"")
+        let freeRest = value("<total type=\"rest\"")
+        let mmapped = value("<total type=\"mmap\"")
+        let system = value("<system type=\"current\"")
+        return (system - freeFast - freeRest + mmapped, system + mmapped)
     }
 }

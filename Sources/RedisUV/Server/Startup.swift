@@ -84,6 +84,8 @@ enum ConfigLoader {
                 }
                 fclose(f)
                 text = String(decoding: data, as: UTF8.self)
+                // Absolute, as Redis's server.configfile (INFO config_file, CONFIG REWRITE).
+                config.configFile = first.hasPrefix("/") ? first : currentDirectory() + "/" + first
             }
         }
         try applyText(text, to: &config, source: "file")

@@ -1,0 +1,222 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// DEBUG SLEEP / SET-ACTIVE-EXPIRE / OBJECT / HELP (Redis's debug.c). DEBUG is a
+/// PROTECTED command: it runs only when enable-debug-command allows it (checked by the
+/// dispatcher through `rejectProtected`, before authentication, as Redis does).
+enum DebugCommand {
+    static let table: [(String, CommandProc)] = [
+        ("debug", debug),
+    ]
+
+    static func debug(_ c: Client, _ argv: Argv) {
+        if argv.count == 2 && argv.equals(1, "help") {
+            help(c)
+        } else if argv.equals(1, "sleep") && argv.count == 3 {
+            sleep(c, argv)
+        } else if argv.equals(1, "set-active-expire") && argv.count == 3 {
+            // atoi: anything not starting with a non-zero number disables it.
+            c.server.config.activeExpireEnabled = KeyExtraction.atoi(argv.bytes(2)) != 0
+            c.addReplyOK()
+        } else if argv.equals(1, "object") && argv.count == 3 {
+            object(c, argv)
+        } else {
+            let sub = String(decoding: argv[1].prefix(128), as: UTF8.self)
+            c.addReplyError("unknown subcommand or wrong number of arguments for '\(sub)'. Try DEBUG HELP.")
+        }
+    }
+
+    /// DEBUG SLEEP seconds: blocks the whole server (strtod: decimals allowed, garbage is 0,
+    /// negative returns at once).
+    static func sleep(_ c: Client, _ argv: Argv) {
+        let seconds = argv.string(2).withCString { strtod($0, nil) }
+        let us = Int64(seconds * 1_000_000)
+        if us > 0 {
+            var ts = timespec(tv_sec: Int(us / 1_000_000), tv_nsec: Int(us % 1_000_000) * 1000)
+            nanosleep(&ts, nil)
+        }
+        c.server.updateCachedTime()
+        c.addReplyOK()
+    }
+
+    /// DEBUG OBJECT key: Redis's status line about the value. Looks at the table directly
+    /// (no expiry, no LRU update), as Redis does.
+    static func object(_ c: Client, _ argv: Argv) {
+        guard let e = c.db.table.find(argv[2]) else {
+            c.addReplyError("no such key")
+            return
+        }
+        let address = "0x" + String(UInt(bitPattern: Unmanaged.passUnretained(e).toOpaque()), radix: 16)
+        let serialized = e.type == .string ? serializedStringLength(e.stringValue, encoding: e.encoding,
+                                                                     compression: c.server.config.rdbcompression) : 0
+        let idle = idleSeconds(lru: e.lru, clock: c.server.lruClock)
+        c.addReplyStatus("Value at:\(address) refcount:\(refcount(e, c.server.config)) encoding:\(e.encoding.name) "
+                         + "serializedlength:\(serialized) lru:\(e.lru) lru_seconds_idle:\(idle)")
+    }
+
+    /// Redis shares the objects of the integers 0...9999 (refcount INT_MAX) unless
+    /// maxmemory with an LRU/LFU policy needs per-key access times.
+    static func refcount(_ e: KeyEntry, _ config: ServerConfig) -> Int {
+        let needsOwnLRU = config.maxmemory != 0 && (config.maxmemoryPolicy.contains("lru") || config.maxmemoryPolicy.contains("lfu"))
+        if e.type == .string && e.encoding == .int && !needsOwnLRU,
+           let v = parseStrictInt(e.stringValue), v >= 0 && v < 10000 {
+            return Int(Int32.max)
+        }
+        return 1
+    }
+
+    /// Redis's estimateObjectIdleTime in seconds, over the 24-bit LRU clock.
+    static func idleSeconds(lru: UInt32, clock: UInt32) -> Int {
+        clock >= lru ? Int(clock - lru) : Int(clock) + Int(KeyEntry.lruMask - lru)
+    }
+
+    // MARK: serialized length (Redis's rdbSavedObjectLen for strings)
+
+    /// The bytes Redis's RDB writer uses for a string value: integers that fit 32 bits
+    /// as 2, 3 or 5 bytes; strings over 20 bytes LZF-compressed when that saves at least
+    /// 4 bytes (rdbcompression yes); otherwise a length prefix and the bytes.
+    static func serializedStringLength(_ value: UnsafeRawBufferPointer, encoding: StringEncoding, compression: Bool) -> Int {
+        if let n = integerEncodedLength(value, allowLong: encoding == .int) { return n }
+        if compression && value.count > 20 && value.count > 4 {
+            let compressed = LZF.compressedLength(value, limit: value.count - 4)
+            if compressed > 0 {
+                return 1 + rdbLenBytes(compressed) + rdbLenBytes(value.count) + compressed
+            }
+        }
+        return rdbLenBytes(value.count) + value.count
+    }
+
+    /// rdbTryIntegerEncoding / rdbSaveLongLongAsStringObject: the value as an 8, 16 or 32
+    /// bit integer (1 type byte + the integer). An int-encoded value too large for 32 bits
+    /// is written as its decimal text.
+    static func integerEncodedLength(_ value: UnsafeRawBufferPointer, allowLong: Bool) -> Int? {
+        guard allowLong || value.count <= 11, let v = parseStrictInt(value) else { return nil }
+        if v >= -(1 << 7) && v <= (1 << 7) - 1 { return 2 }
+        if v >= -(1 << 15) && v <= (1 << 15) - 1 { return 3 }
+        if v >= -(1 << 31) && v <= (1 << 31) - 1 { return 5 }
+        return allowLong ? rdbLenBytes(value.count) + value.count : nil
+    }
+
+    /// rdbSaveLen: 1, 2, 5 or 9 bytes.
+    static func rdbLenBytes(_ n: Int) -> Int {
+        if n < (1 << 6) { return 1 }
+        if n < (1 << 14) { return 2 }
+        if n <= Int(UInt32.max) { return 5 }
+        return 9
+    }
+
+    // MARK: HELP
+
+    static func help(_ c: Client) {
+        c.addReplyHelp(command: "debug", lines: [
+            "OBJECT <key>",
+            "    Show low level info about `key` and associated value.",
+            "SET-ACTIVE-EXPIRE <0|1>",
+            "    Setting it to 0 disables expiring keys in background when they are not",
+            "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+            "    default.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+        ])
+    }
+
+    /// The dispatcher's gate for PROTECTED commands (DEBUG, MODULE): true when the
+    /// command was refused (and the error sent), Redis's processCommand check.
+    static func rejectProtected(_ c: Client, _ cmd: RedisCommand) -> Bool {
+        let isDebug = cmd.spec.name == "debug"
+        let setting = isDebug ? c.server.config.enableDebugCommand : c.server.config.enableModuleCommand
+        if ConfigCommand.allowProtectedAction(setting, c) { return false }
+        let name = isDebug ? "DEBUG" : "MODULE"
+        let option = isDebug ? "enable-debug-command" : "enable-module-command"
+        c.addReplyError("\(name) command not allowed. If the \(option) option is set to \"local\", you can run it "
+                        + "from a local connection, otherwise you need to set this option in the configuration file, "
+                        + "and then restart the server.")
+        return true
+    }
+}
+
+/// The compressor of liblzf 3.6 as Redis builds it (HLOG 16, VERY_FAST), for the sizes
+/// the RDB writer would produce. Redis does not clear its hash table between calls, so
+/// on rare inputs it may find a match this clean-table version does not (a slightly
+/// smaller output); otherwise the output length is the same.
+enum LZF {
+    static let hlog = 16
+    static let maxLit = 1 << 5
+    static let maxOff = 1 << 13
+    static let maxRef = (1 << 8) + (1 << 3)
+
+    /// lzf_compress's return value: the compressed length, or 0 when it would not fit
+    /// in `limit` bytes.
+    static func compressedLength(_ input: UnsafeRawBufferPointer, limit outLen: Int) -> Int {
+        let inLen = input.count
+        if inLen == 0 || outLen <= 0 { return 0 }
+        let hsize = 1 << hlog
+        var htab = [Int](repeating: -1, count: hsize)
+        @inline(__always) func at(_ i: Int) -> Int { Int(input[i]) }
+        @inline(__always) func idx(_ h: Int) -> Int { ((h >> (3 * 8 - hlog)) &- h &* 5) & (hsize - 1) }
+        var ip = 0
+        var op = 1  // the first literal run's length byte
+        var lit = 0
+        var hval = inLen >= 2 ? (at(0) << 8) | at(1) : 0
+        while ip < inLen - 2 {
+            hval = ((hval << 8) | at(ip + 2)) & 0xFFFFFF
+            let slot = idx(hval)
+            let ref = htab[slot]
+            htab[slot] = ip
+            let off = ip - ref - 1
+            if ref > 0 && ref < ip && off < maxOff && at(ref + 2) == at(ip + 2) && at(ref) == at(ip) && at(ref + 1) == at(ip + 1) {
+                var len = 2
+                let maxlen = min(inLen - ip - len, maxRef)
+                if op + 3 + 1 >= outLen && op - (lit == 0 ? 1 : 0) + 3 + 1 >= outLen { return 0 }
+                op -= lit == 0 ? 1 : 0  // undo an empty literal run
+                var done = false
+                if maxlen > 16 {
+                    for _ in 0..<16 {
+                        len += 1
+                        if at(ref + len) != at(ip + len) { done = true; break }
+                    }
+                }
+                if !done {
+                    repeat { len += 1 } while len < maxlen && at(ref + len) == at(ip + len)
+                }
+                len -= 2
+                ip += 1
+                op += len < 7 ? 2 : 3
+                lit = 0
+                op += 1  // start a new literal run
+                ip += len + 1
+                if ip >= inLen - 2 { break }
+                ip -= 2
+                hval = (at(ip) << 8) | at(ip + 1)
+                hval = ((hval << 8) | at(ip + 2)) & 0xFFFFFF
+                htab[idx(hval)] = ip
+                ip += 1
+                hval = ((hval << 8) | at(ip + 2)) & 0xFFFFFF
+                htab[idx(hval)] = ip
+                ip += 1
+            } else {
+                if op >= outLen { return 0 }
+                lit += 1
+                op += 1
+                ip += 1
+                if lit == maxLit {
+                    lit = 0
+                    op += 1
+                }
+            }
+        }
+        if op + 3 > outLen { return 0 }
+        while ip < inLen {
+            lit += 1
+            op += 1
+            ip += 1
+            if lit == maxLit {
+                lit = 0
+                op += 1
+            }
+        }
+        op -= lit == 0 ? 1 : 0
+        return op
+    }
+}

@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// TIME, LASTSAVE, SHUTDOWN and MEMORY (Redis's server.c and object.c).
+enum ServerCommands {
+    static let table: [(String, CommandProc)] = [
+        ("time", time),
+        ("lastsave", lastsave),
+        ("shutdown", shutdown),
+        ("memory|usage", memoryUsage),
+        ("memory|malloc-stats", memoryMallocStats),
+        ("memory|purge", memoryPurge),
+        ("memory|help", memoryHelp),
+    ]
+
+    // MARK: TIME, LASTSAVE
+
+    /// Seconds and microseconds as two bulk strings.
+    static func time(_ c: Client, _ argv: Argv) {
+        let us = wallClockUs()
+        c.addReplyArrayLen(2)
+        c.addReplyBulkInt(Int(us / 1_000_000))
+        c.addReplyBulkInt(Int(us % 1_000_000))
+    }
+
+    static func lastsave(_ c: Client, _ argv: Argv) {
+        c.addReplyInt(Int(c.server.lastSaveTime))
+    }
+
+    // MARK: SHUTDOWN
+
+    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (Redis's shutdownCommand). There is
+    /// no persistence yet: without SAVE the server stops cleanly (there is nothing to
+    /// save); SAVE cannot be honoured, so it fails as Redis does when saving fails, unless
+    /// FORCE says to stop anyway. Shutdown is immediate (no replicas to wait for), so
+    /// there is never one in progress for ABORT.
+    static func shutdown(_ c: Client, _ argv: Argv) {
+        var save = false, nosave = false, now = false, force = false, abort = false
+        for i in 1..<argv.count {
+            if argv.equals(i, "nosave") { nosave = true }
+            else if argv.equals(i, "save") { save = true }
+            else if argv.equals(i, "now") { now = true }
+            else if argv.equals(i, "force") { force = true }
+            else if argv.equals(i, "abort") { abort = true }
+            else {
+                c.addReplyErrorSyntax()
+                return
+            }
+        }
+        if (abort && (save || nosave || now || force)) || (save && nosave) {
+            c.addReplyErrorSyntax()
+            return
+        }
+        if abort {
+            c.addReplyError("No shutdown in progress.")
+            return
+        }
+        let log = c.server.log
+        log.warning("User requested shutdown...")
+        if save {
+            log.warning("Saving the final RDB snapshot is not implemented yet in redis-uv.")
+            if !force {
+                log.warning("Error trying to save the DB, can't exit.")
+                log.warning("Errors trying to shut down the server. Check the logs for more information.")
+                c.addReplyError("Errors trying to SHUTDOWN. Check logs.")
+                return
+            }
+            log.warning("Error trying to save the DB, exiting anyway (FORCE).")
+        }
+        c.server.requestShutdown(reason: "SHUTDOWN")
+    }
+
+    // MARK: MEMORY
+
+    /// MEMORY USAGE key [SAMPLES count] (Redis's memoryCommand): the bytes the key costs.
+    /// Here that is the real size of its one allocation (malloc_usable_size of the
+    /// KeyEntry: header, key and string value) plus its share of the table's bucket array.
+    /// Like Redis it looks at the table directly: no expiry, no LRU update.
+    static func memoryUsage(_ c: Client, _ argv: Argv) {
+        var j = 3
+        while j < argv.count {
+            if argv.equals(j, "samples") && j + 1 < argv.count {
+                guard let samples = c.intArgOrReply(argv, j + 1) else { return }
+                if samples < 0 {
+                    c.addReplyErrorSyntax()
+                    return
+                }
+                // Samples bound how many elements of a collection are measured; string
+                // values (the only kind so far) are measured exactly.
+                j += 2
+            } else {
+                c.addReplyErrorSyntax()
+                return
+            }
+        }
+        guard let e = c.db.table.find(argv[2]) else {
+            c.addReplyNull()
+            return
+        }
+        c.addReplyInt(entryMemoryUsage(e, table: c.db.table))
+    }
+
+    static func entryMemoryUsage(_ e: KeyEntry, table: KeyTable) -> Int {
+        let object = UnsafeRawPointer(Unmanaged.passUnretained(e).toOpaque())
+        let allocation = CMalloc.usableSize(object) ?? (MemoryLayout<KeyEntryHeader>.size + 16 + e.capacity)
+        let bucketShare = (table.bucketCount * MemoryLayout<KeyEntry?>.size + max(1, table.count) - 1) / max(1, table.count)
+        return allocation + bucketShare
+    }
+
+    /// With the C library's allocator Redis has no statistics to show either.
+    static func memoryMallocStats(_ c: Client, _ argv: Argv) {
+        c.addReplyVerbatim("Stats not supported for the current allocator")
+    }
+
+    /// Redis purges jemalloc's dirty pages; with the C library's allocator it does nothing.
+    static func memoryPurge(_ c: Client, _ argv: Argv) {
+        c.addReplyOK()
+    }
+
+    static func memoryHelp(_ c: Client, _ argv: Argv) {
+        c.addReplyHelp(command: "memory", lines: [
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ])
+    }
+}
