@@ -62,6 +62,7 @@ extension Server {
         config = new
         if old.hz != new.hz { loop?.setHz(new.hz) }
         if old.loglevel != new.loglevel { log.level = Logger.level(named: new.loglevel) }
+        if old.maxmemoryPolicy != new.maxmemoryPolicy { applyAccessPolicy() }
         if old.requirepass != new.requirepass && !new.requirepass.isEmpty {
             // Redis keeps existing connections authenticated; new ones must AUTH.
         }
