@@ -33,6 +33,8 @@ final class Server {
     var shutdownRequested = false
     var exitCode: Int32 = 0
     let hashSeed: UInt64
+    /// Progress and statistics of the active expiry cycles.
+    let activeExpire = ActiveExpireState()
 
     init(config: ServerConfig, log: Logger) {
         self.config = config
@@ -49,6 +51,7 @@ final class Server {
         for i in 0..<config.databases {
             dbs.append(Database(id: i, seed: hashSeed, stats: stats.keyspace))
         }
+        applyAccessPolicy()
     }
 
     @inline(__always) func updateCachedTime() { cachedTimeMs = wallClockMs() }
@@ -87,6 +90,7 @@ final class Server {
 
     /// Runs right before the loop blocks for I/O: the one place replies are written.
     func beforeSleep() {
+        if config.activeExpireEnabled { activeExpireCycle(.fast) }
         if pendingWrites.isEmpty { return }
         let list = pendingWrites
         pendingWrites.removeAll(keepingCapacity: true)
