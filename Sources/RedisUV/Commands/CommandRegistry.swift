@@ -6,5 +6,8 @@ enum CommandRegistry {
             + ClientCommand.table
             + StringCommands.table
             + ConfigCommand.table
+            + KeyspaceCommands.table
+            + ExpireCommands.table
+            + ObjectCommand.table
     }
 }
