@@ -31,12 +31,8 @@ enum KeyspaceCommands {
     static func delGeneric(_ c: Client, _ argv: Argv) {
         let now = c.server.cachedTimeMs
         var deleted = 0
-        for j in 1..<argv.count {
-            // An expired key is reclaimed by the lookup and does not count as deleted.
-            if let e = c.db.lookup(argv[j], now: now) {
-                c.db.delete(entry: e)
-                deleted += 1
-            }
+        for j in 1..<argv.count where c.db.deleteIfLive(argv[j], now: now) {
+            deleted += 1
         }
         c.noteWrite(deleted)
         c.addReplyInt(deleted)

@@ -84,6 +84,17 @@ extension Database {
         e.header.expireAt >= 0 && e.header.expireAt < now
     }
 
+    /// DEL of one key in a single hash lookup: true when a live key was removed; an
+    /// expired one is reclaimed too but, as after Redis's expireIfNeeded, does not count.
+    func deleteIfLive(_ key: UnsafeRawBufferPointer, now: Int64) -> Bool {
+        guard let e = table.remove(key) else { return false }
+        let expired = isExpired(e, now: now)
+        if e.header.volatileSlot >= 0 { removeExpire(e) }
+        needsShrinkCheck = true
+        if expired { stats.expiredKeys += 1 }
+        return !expired
+    }
+
     /// Inserts a value object that already existed elsewhere (MOVE, RENAME): unlike `add`,
     /// its access clock is kept, as Redis's dbAdd of the same robj does.
     func adopt(_ entry: KeyEntry, expireAt: Int64) {
