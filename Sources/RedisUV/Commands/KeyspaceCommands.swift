@@ -248,7 +248,7 @@ enum KeyspaceCommands {
     static func renameGeneric(_ c: Client, _ argv: Argv, nx: Bool) {
         let src = argv[1]
         let dst = argv[2]
-        let sameKey = src.count == dst.count && (src.count == 0 || memcmp(src.baseAddress!, dst.baseAddress!, src.count) == 0)
+        let sameKey = sameBytes(src, dst)
         guard let o = c.lookupWrite(src) else {
             c.addReplyError("no such key")
             return
@@ -270,6 +270,11 @@ enum KeyspaceCommands {
         c.db.adopt(moved, expireAt: expire)
         c.noteWrite()
         if nx { c.addReplyInt(1) } else { c.addReplyOK() }
+    }
+
+    /// Byte equality of two key names (Redis's sdscmp == 0).
+    static func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
     }
 
     // MARK: MOVE, COPY, SWAPDB
@@ -333,7 +338,7 @@ enum KeyspaceCommands {
         }
         let key = argv[1]
         let newKey = argv[2]
-        let sameKey = key.count == newKey.count && (key.count == 0 || memcmp(key.baseAddress!, newKey.baseAddress!, key.count) == 0)
+        let sameKey = sameBytes(key, newKey)
         if dst === c.db && sameKey {
             c.addReplyError("source and destination objects are the same")
             return
