@@ -10,5 +10,8 @@ enum CommandRegistry {
             + InfoCommand.table
             + ServerCommands.table
             + DebugCommand.table
+            + KeyspaceCommands.table
+            + ExpireCommands.table
+            + ObjectCommand.table
     }
 }

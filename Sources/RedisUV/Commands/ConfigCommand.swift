@@ -295,6 +295,7 @@ extension Server {
         config = new
         if old.hz != new.hz { loop?.setHz(new.hz) }
         if old.loglevel != new.loglevel { log.level = Logger.level(named: new.loglevel) }
+        if old.maxmemoryPolicy != new.maxmemoryPolicy { applyAccessPolicy() }
         // requirepass: Redis keeps existing connections authenticated; new ones must AUTH.
     }
 

@@ -224,7 +224,8 @@ enum StringCommands {
             if old.type == .string && spare >= 0 && spare <= Swift.max(value.count, 64) {
                 old.setStringValueInPlace(value)
                 old.encoding = enc
-                old.lru = c.server.lruClock
+                // The access clock was refreshed by the lookupWrite that found `old`; under
+                // LFU the key keeps its counter across the overwrite (Redis's dbSetValue).
                 if !keepTTL { db.removeExpire(old) }
                 if expireAt >= 0 { db.setExpire(old, at: expireAt) }
                 return old

@@ -18,6 +18,11 @@ final class Database {
     var avgTTL: Int64 = 0
     /// Set while keys were deleted, so the cron knows to consider shrinking the table.
     var needsShrinkCheck = false
+    /// Set when maxmemory-policy is an LFU one: accesses then bump the entries' LFU
+    /// counters instead of stamping the LRU clock (Server.applyAccessPolicy keeps it current).
+    var lfu: LFUPolicy? = nil
+    /// Where the active expiry cycle resumes in `volatile` (Redis's db->expires_cursor).
+    var expireCursor = 0
 
     init(id: Int, seed: UInt64, stats: KeyspaceStats) {
         self.id = id
@@ -32,11 +37,12 @@ final class Database {
 
     // MARK: lookups (lazy expiry happens here, as in Redis's lookupKey)
 
-    /// The live entry for `key`, deleting it first if its TTL has passed.
+    /// The live entry for `key`, deleting it first if its TTL has passed (Redis's
+    /// keyIsExpired: a key is still alive at exactly its expire time).
     @inline(__always)
     func lookup(_ key: UnsafeRawBufferPointer, now: Int64) -> KeyEntry? {
         guard let e = table.find(key) else { return nil }
-        if e.header.expireAt >= 0 && e.header.expireAt <= now {
+        if e.header.expireAt >= 0 && e.header.expireAt < now {
             delete(entry: e)
             stats.expiredKeys += 1
             return nil
@@ -49,7 +55,7 @@ final class Database {
     func lookupRead(_ key: UnsafeRawBufferPointer, now: Int64, lruClock: UInt32) -> KeyEntry? {
         if let e = lookup(key, now: now) {
             stats.hits &+= 1
-            e.lru = lruClock
+            touch(e, lruClock: lruClock, now: now)
             return e
         }
         stats.misses &+= 1
@@ -59,21 +65,36 @@ final class Database {
     /// Lookup for writing: refreshes the LRU clock, no hit/miss accounting.
     @inline(__always)
     func lookupWrite(_ key: UnsafeRawBufferPointer, now: Int64, lruClock: UInt32) -> KeyEntry? {
-        let e = lookup(key, now: now)
-        e?.lru = lruClock
+        guard let e = lookup(key, now: now) else { return nil }
+        touch(e, lruClock: lruClock, now: now)
         return e
+    }
+
+    /// Records an access for eviction: the LRU clock, or the LFU counter under an LFU
+    /// policy (Redis's lookupKey: updateLFU or val->lru = LRU_CLOCK()).
+    @inline(__always)
+    func touch(_ e: KeyEntry, lruClock: UInt32, now: Int64) {
+        if lfu == nil {
+            e.lru = lruClock
+        } else {
+            e.lru = lfu!.accessed(e.lru, nowMs: now)
+        }
     }
 
     // MARK: changes
 
-    /// Adds a new key (must be absent).
+    /// Adds a new key (must be absent). Under LFU a new value starts with Redis's
+    /// initial counter (createObject).
     func add(_ entry: KeyEntry) {
+        if lfu != nil { entry.lru = LFUPolicy.initialStamp(nowMs: wallClockMs()) }
         table.insert(entry)
     }
 
     /// Replaces an existing key's entry by `new` (same key). The TTL moves over when
     /// `keepTTL`, otherwise it is dropped.
     func replace(_ old: KeyEntry, with new: KeyEntry, keepTTL: Bool) {
+        // Under LFU the key keeps its access history across overwrites (Redis's dbSetValue).
+        if lfu != nil { new.lru = old.lru }
         table.replace(old, with: new)
         if old.header.volatileSlot >= 0 {
             if keepTTL {
@@ -158,5 +179,6 @@ final class Database {
         swap(&table, &other.table)
         swap(&volatile, &other.volatile)
         swap(&avgTTL, &other.avgTTL)
+        swap(&expireCursor, &other.expireCursor)
     }
 }

@@ -102,8 +102,9 @@ final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
 
     @inline(__always) var type: ValueType { ValueType(rawValue: UInt8(header.meta & 0x0F)) ?? .string }
 
+    /// Bits 4-6 of `meta`; bit 7 is `isPrivateInteger`, which any re-encoding clears.
     var encoding: StringEncoding {
-        get { StringEncoding(rawValue: UInt8((header.meta >> 4) & 0x0F)) ?? .raw }
+        get { StringEncoding(rawValue: UInt8((header.meta >> 4) & 0x07)) ?? .raw }
         set { header.meta = (header.meta & ~0xF0) | (UInt32(newValue.rawValue) << 4) }
     }
 

@@ -33,6 +33,8 @@ final class Server {
     var shutdownRequested = false
     var exitCode: Int32 = 0
     let hashSeed: UInt64
+    /// Progress and statistics of the active expiry cycles.
+    let activeExpire = ActiveExpireState()
 
     init(config: ServerConfig, log: Logger) {
         self.config = config
@@ -52,6 +54,7 @@ final class Server {
         // INFO used_memory_startup / used_memory_peak start from here.
         stats.usedMemoryStartup = MemoryStats.usedMemory()
         stats.usedMemoryPeak = stats.usedMemoryStartup
+        applyAccessPolicy()
     }
 
     @inline(__always) func updateCachedTime() { cachedTimeMs = wallClockMs() }
@@ -90,6 +93,7 @@ final class Server {
 
     /// Runs right before the loop blocks for I/O: the one place replies are written.
     func beforeSleep() {
+        if config.activeExpireEnabled { activeExpireCycle(.fast) }
         if pendingWrites.isEmpty { return }
         let list = pendingWrites
         pendingWrites.removeAll(keepingCapacity: true)

@@ -1,0 +1,150 @@
+/// Key expiry commands (Redis 7.0's expire.c): EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with
+/// NX|XX|GT|LT, TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST.
+enum ExpireCommands {
+    static let table: [(String, CommandProc)] = [
+        ("expire", expire),
+        ("pexpire", pexpire),
+        ("expireat", expireat),
+        ("pexpireat", pexpireat),
+        ("ttl", ttl),
+        ("pttl", pttl),
+        ("expiretime", expiretime),
+        ("pexpiretime", pexpiretime),
+        ("persist", persist),
+    ]
+
+    static func expire(_ c: Client, _ argv: Argv) {
+        expireGeneric(c, argv, basetime: c.server.cachedTimeMs, seconds: true)
+    }
+
+    static func pexpire(_ c: Client, _ argv: Argv) {
+        expireGeneric(c, argv, basetime: c.server.cachedTimeMs, seconds: false)
+    }
+
+    static func expireat(_ c: Client, _ argv: Argv) {
+        expireGeneric(c, argv, basetime: 0, seconds: true)
+    }
+
+    static func pexpireat(_ c: Client, _ argv: Argv) {
+        expireGeneric(c, argv, basetime: 0, seconds: false)
+    }
+
+    struct Conditions: OptionSet {
+        let rawValue: UInt8
+        static let nx = Conditions(rawValue: 1)
+        static let xx = Conditions(rawValue: 2)
+        static let gt = Conditions(rawValue: 4)
+        static let lt = Conditions(rawValue: 8)
+    }
+
+    /// Redis's parseExtendedExpireArgumentsOrReply: NX, XX, GT, LT from argument 3 on,
+    /// repeats allowed, NX exclusive with the others, GT exclusive with LT.
+    static func parseConditions(_ c: Client, _ argv: Argv) -> Conditions? {
+        var flags: Conditions = []
+        for j in 3..<max(3, argv.count) {
+            if argv.equals(j, "nx") {
+                flags.insert(.nx)
+            } else if argv.equals(j, "xx") {
+                flags.insert(.xx)
+            } else if argv.equals(j, "gt") {
+                flags.insert(.gt)
+            } else if argv.equals(j, "lt") {
+                flags.insert(.lt)
+            } else {
+                // Formatted with %s, so the option ends at a NUL byte.
+                let opt = argv[j].prefix { $0 != 0 }
+                c.addReplyError("Unsupported option " + String(decoding: opt, as: UTF8.self))
+                return nil
+            }
+        }
+        if flags.contains(.nx) && !flags.isDisjoint(with: [.xx, .gt, .lt]) {
+            c.addReplyError("NX and XX, GT or LT options at the same time are not compatible")
+            return nil
+        }
+        if flags.contains([.gt, .lt]) {
+            c.addReplyError("GT and LT options at the same time are not compatible")
+            return nil
+        }
+        return flags
+    }
+
+    /// Redis's expireGenericCommand. `basetime` is now (relative forms) or 0 (the *AT
+    /// forms); the time argument may be negative, and a resulting time not in the future
+    /// deletes the key (still replying 1).
+    static func expireGeneric(_ c: Client, _ argv: Argv, basetime: Int64, seconds: Bool) {
+        guard let flags = parseConditions(c, argv) else { return }
+        guard let arg = c.intArgOrReply(argv, 2) else { return }
+        var when = Int64(arg)
+        let timeError = "invalid expire time in '\(c.lastCommandName)' command"
+        if seconds {
+            if when > Int64.max / 1000 || when < Int64.min / 1000 {
+                c.addReplyError(timeError)
+                return
+            }
+            when *= 1000
+        }
+        if when > Int64.max - basetime {
+            c.addReplyError(timeError)
+            return
+        }
+        when += basetime
+
+        let key = argv[1]
+        guard let e = c.lookupWrite(key) else {
+            c.addReplyInt(0)
+            return
+        }
+        if !flags.isEmpty {
+            let current = e.expireAt  // -1: no TTL, which counts as infinite
+            if flags.contains(.nx) && current != -1
+                || flags.contains(.xx) && current == -1
+                || flags.contains(.gt) && (when <= current || current == -1)
+                || flags.contains(.lt) && current != -1 && when >= current {
+                c.addReplyInt(0)
+                return
+            }
+        }
+        if when <= c.server.cachedTimeMs {
+            // Redis's checkAlreadyExpired: a time in the past is a DEL.
+            c.db.delete(entry: e)
+        } else {
+            c.db.setExpire(e, at: when)
+        }
+        c.noteWrite()
+        c.addReplyInt(1)
+    }
+
+    // MARK: TTL family (Redis's ttlGenericCommand)
+
+    /// -2 for a missing key, -1 without a TTL; otherwise the remaining time (or the
+    /// absolute expire time), never negative. Seconds are rounded to the nearest.
+    static func ttlGeneric(_ c: Client, _ argv: Argv, milliseconds: Bool, absolute: Bool) {
+        let now = c.server.cachedTimeMs
+        guard let e = c.db.lookupReadNoTouch(argv[1], now: now) else {
+            c.addReplyInt(-2)
+            return
+        }
+        let expire = e.expireAt
+        if expire == -1 {
+            c.addReplyInt(-1)
+            return
+        }
+        var t = absolute ? expire : expire - now
+        if t < 0 { t = 0 }
+        c.addReplyInt(Int(milliseconds ? t : (t + 500) / 1000))
+    }
+
+    static func ttl(_ c: Client, _ argv: Argv) { ttlGeneric(c, argv, milliseconds: false, absolute: false) }
+    static func pttl(_ c: Client, _ argv: Argv) { ttlGeneric(c, argv, milliseconds: true, absolute: false) }
+    static func expiretime(_ c: Client, _ argv: Argv) { ttlGeneric(c, argv, milliseconds: false, absolute: true) }
+    static func pexpiretime(_ c: Client, _ argv: Argv) { ttlGeneric(c, argv, milliseconds: true, absolute: true) }
+
+    static func persist(_ c: Client, _ argv: Argv) {
+        guard let e = c.lookupWrite(argv[1]), c.db.removeExpire(e) else {
+            c.addReplyInt(0)
+            return
+        }
+        c.noteWrite()
+        c.addReplyInt(1)
+    }
+}
