@@ -2,16 +2,16 @@
 /// (Redis 7.0's networking.c clientCommand, one proc per subcommand; the dispatcher has
 /// already resolved the subcommand and checked its arity).
 enum ClientCommand {
-    static let table: [(String, CommandProc)] = [
-        ("client|id", id),
-        ("client|setname", setname),
-        ("client|getname", getname),
-        ("client|list", list),
-        ("client|info", info),
-        ("client|kill", kill),
-        ("client|no-evict", noEvict),
-        ("client|reply", reply),
-        ("client|help", help),
+    static let table: [CommandImpl] = [
+        CommandImpl("client|id", id),
+        CommandImpl("client|setname", setname),
+        CommandImpl("client|getname", getname),
+        CommandImpl("client|list", list),
+        CommandImpl("client|info", info),
+        CommandImpl("client|kill", kill),
+        CommandImpl("client|no-evict", noEvict),
+        CommandImpl("client|reply", reply),
+        CommandImpl("client|help", help),
     ]
 
     static func id(_ c: Client, _ argv: Argv) {
@@ -307,7 +307,7 @@ extension Client {
             for i in 0..<executing.count { argvMem += executing[i].count }
         }
         let inFlightWrites = connection?.writesInFlight ?? 0
-        let inFlightBytes = connection?.bytesInFlight ?? 0
+        let inFlightBytes = outputInFlight
         var events = ""
         if let conn = connection {
             if conn.reading { events += "r" }

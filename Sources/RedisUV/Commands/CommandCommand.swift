@@ -6,15 +6,15 @@
 /// Order: Redis lists commands in its dict's hash order, which changes with every process
 /// (the hash seed is random), so no client can depend on it; we list them by name.
 enum CommandCommand {
-    static let table: [(String, CommandProc)] = [
-        ("command", command),
-        ("command|count", count),
-        ("command|list", list),
-        ("command|info", info),
-        ("command|docs", docs),
-        ("command|getkeys", getkeys),
-        ("command|getkeysandflags", getkeysAndFlags),
-        ("command|help", help),
+    static let table: [CommandImpl] = [
+        CommandImpl("command", command),
+        CommandImpl("command|count", count),
+        CommandImpl("command|list", list),
+        CommandImpl("command|info", info),
+        CommandImpl("command|docs", docs),
+        CommandImpl("command|getkeys", getkeys),
+        CommandImpl("command|getkeysandflags", getkeysAndFlags),
+        CommandImpl("command|help", help),
     ]
 
     // MARK: COMMAND, COUNT, LIST

@@ -1,7 +1,7 @@
 /// Every implemented command, by Redis full name ("get", "config|get"). One line per
 /// command family; each family's file holds its handlers and its table.
 enum CommandRegistry {
-    static var implementations: [(String, CommandProc)] {
+    static var implementations: [CommandImpl] {
         ConnectionCommands.table
             + ClientCommand.table
             + StringCommands.table

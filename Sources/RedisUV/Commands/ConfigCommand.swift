@@ -4,12 +4,12 @@ import Glibc
 
 /// CONFIG GET|SET|RESETSTAT|REWRITE|HELP, over the one ConfigTable (Redis 7.0.15's config.c).
 enum ConfigCommand {
-    static let table: [(String, CommandProc)] = [
-        ("config|get", get),
-        ("config|set", set),
-        ("config|resetstat", resetstat),
-        ("config|rewrite", rewrite),
-        ("config|help", help),
+    static let table: [CommandImpl] = [
+        CommandImpl("config|get", get),
+        CommandImpl("config|set", set),
+        CommandImpl("config|resetstat", resetstat),
+        CommandImpl("config|rewrite", rewrite),
+        CommandImpl("config|help", help),
     ]
 
     // MARK: GET

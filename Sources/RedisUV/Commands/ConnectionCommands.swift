@@ -2,14 +2,14 @@
 /// server.c pingCommand/echoCommand, db.c selectCommand, acl.c authCommand and
 /// networking.c helloCommand/resetCommand). CLIENT lives in ClientCommand.swift.
 enum ConnectionCommands {
-    static let table: [(String, CommandProc)] = [
-        ("ping", ping),
-        ("echo", echo),
-        ("quit", quit),
-        ("select", select),
-        ("auth", auth),
-        ("hello", hello),
-        ("reset", reset),
+    static let table: [CommandImpl] = [
+        CommandImpl("ping", ping),
+        CommandImpl("echo", echo),
+        CommandImpl("quit", quit),
+        CommandImpl("select", select),
+        CommandImpl("auth", auth),
+        CommandImpl("hello", hello),
+        CommandImpl("reset", reset),
     ]
 
     /// Redis's pingCommand. Arity is -1, so the "at most one argument" rule is checked here.

@@ -6,8 +6,8 @@ import Glibc
 /// PROTECTED command: it runs only when enable-debug-command allows it (checked by the
 /// dispatcher through `rejectProtected`, before authentication, as Redis does).
 enum DebugCommand {
-    static let table: [(String, CommandProc)] = [
-        ("debug", debug),
+    static let table: [CommandImpl] = [
+        CommandImpl("debug", debug),
     ]
 
     static func debug(_ c: Client, _ argv: Argv) {

@@ -1,16 +1,16 @@
 /// Key expiry commands (Redis 7.0's expire.c): EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with
 /// NX|XX|GT|LT, TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST.
 enum ExpireCommands {
-    static let table: [(String, CommandProc)] = [
-        ("expire", expire),
-        ("pexpire", pexpire),
-        ("expireat", expireat),
-        ("pexpireat", pexpireat),
-        ("ttl", ttl),
-        ("pttl", pttl),
-        ("expiretime", expiretime),
-        ("pexpiretime", pexpiretime),
-        ("persist", persist),
+    static let table: [CommandImpl] = [
+        CommandImpl("expire", expire),
+        CommandImpl("pexpire", pexpire),
+        CommandImpl("expireat", expireat),
+        CommandImpl("pexpireat", pexpireat),
+        CommandImpl("ttl", ttl),
+        CommandImpl("pttl", pttl),
+        CommandImpl("expiretime", expiretime),
+        CommandImpl("pexpiretime", pexpiretime),
+        CommandImpl("persist", persist),
     ]
 
     static func expire(_ c: Client, _ argv: Argv) {

@@ -9,8 +9,8 @@ import Glibc
 /// Redis shows for them, which is what they are here: nothing of the kind has happened.
 /// Not produced: the Latencystats section (no per-command latency histograms yet).
 enum InfoCommand {
-    static let table: [(String, CommandProc)] = [
-        ("info", info),
+    static let table: [CommandImpl] = [
+        CommandImpl("info", info),
     ]
 
     static let defaultSections: Set<String> = [

@@ -5,23 +5,23 @@ import Glibc
 /// Type-independent keyspace commands (Redis's db.c): DEL, UNLINK, EXISTS, TYPE, KEYS,
 /// SCAN, RANDOMKEY, RENAME, RENAMENX, MOVE, COPY, SWAPDB, DBSIZE, FLUSHDB, FLUSHALL, TOUCH.
 enum KeyspaceCommands {
-    static let table: [(String, CommandProc)] = [
-        ("del", del),
-        ("unlink", unlink),
-        ("exists", exists),
-        ("type", type),
-        ("keys", keys),
-        ("scan", scan),
-        ("randomkey", randomkey),
-        ("rename", rename),
-        ("renamenx", renamenx),
-        ("move", move),
-        ("copy", copy),
-        ("swapdb", swapdb),
-        ("dbsize", dbsize),
-        ("flushdb", flushdb),
-        ("flushall", flushall),
-        ("touch", touch),
+    static let table: [CommandImpl] = [
+        CommandImpl("del", del),
+        CommandImpl("unlink", unlink),
+        CommandImpl("exists", exists),
+        CommandImpl("type", type),
+        CommandImpl("keys", keys),
+        CommandImpl("scan", scan),
+        CommandImpl("randomkey", randomkey),
+        CommandImpl("rename", rename),
+        CommandImpl("renamenx", renamenx),
+        CommandImpl("move", move),
+        CommandImpl("copy", copy),
+        CommandImpl("swapdb", swapdb),
+        CommandImpl("dbsize", dbsize),
+        CommandImpl("flushdb", flushdb),
+        CommandImpl("flushall", flushall),
+        CommandImpl("touch", touch),
     ]
 
     // MARK: DEL, UNLINK, EXISTS, TYPE, TOUCH, DBSIZE

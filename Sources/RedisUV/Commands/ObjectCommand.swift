@@ -2,12 +2,12 @@
 /// Lookups neither refresh the access time nor trigger keyspace-miss events, so
 /// inspecting a key does not change what is reported next time.
 enum ObjectCommand {
-    static let table: [(String, CommandProc)] = [
-        ("object|help", help),
-        ("object|encoding", encoding),
-        ("object|refcount", refcount),
-        ("object|idletime", idletime),
-        ("object|freq", freq),
+    static let table: [CommandImpl] = [
+        CommandImpl("object|help", help),
+        CommandImpl("object|encoding", encoding),
+        CommandImpl("object|refcount", refcount),
+        CommandImpl("object|idletime", idletime),
+        CommandImpl("object|freq", freq),
     ]
 
     static let lfuNotSelected = "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."

@@ -4,14 +4,14 @@ import Glibc
 
 /// TIME, LASTSAVE, SHUTDOWN and MEMORY (Redis's server.c and object.c).
 enum ServerCommands {
-    static let table: [(String, CommandProc)] = [
-        ("time", time),
-        ("lastsave", lastsave),
-        ("shutdown", shutdown),
-        ("memory|usage", memoryUsage),
-        ("memory|malloc-stats", memoryMallocStats),
-        ("memory|purge", memoryPurge),
-        ("memory|help", memoryHelp),
+    static let table: [CommandImpl] = [
+        CommandImpl("time", time),
+        CommandImpl("lastsave", lastsave),
+        CommandImpl("shutdown", shutdown),
+        CommandImpl("memory|usage", memoryUsage),
+        CommandImpl("memory|malloc-stats", memoryMallocStats),
+        CommandImpl("memory|purge", memoryPurge),
+        CommandImpl("memory|help", memoryHelp),
     ]
 
     // MARK: TIME, LASTSAVE
@@ -103,7 +103,7 @@ enum ServerCommands {
 
     static func entryMemoryUsage(_ e: KeyEntry, table: KeyTable) -> Int {
         let object = UnsafeRawPointer(Unmanaged.passUnretained(e).toOpaque())
-        let allocation = CMalloc.usableSize(object) ?? (MemoryLayout<KeyEntryHeader>.size + 16 + e.capacity)
+        let allocation = Allocator.usableSize(object)
         let bucketShare = (table.bucketCount * MemoryLayout<KeyEntry?>.size + max(1, table.count) - 1) / max(1, table.count)
         return allocation + bucketShare
     }

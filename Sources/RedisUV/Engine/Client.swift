@@ -36,7 +36,9 @@ final class Client {
     // Input
     var query = ByteBuffer()
     var parser = RequestParser()
-    var argvViews: [UnsafeRawBufferPointer] = []
+    /// The current command's argument views (reused; grown as needed).
+    var argvBuffer = UnsafeMutablePointer<UnsafeRawBufferPointer>.allocate(capacity: 16)
+    var argvCapacity = 16
 
     // Output
     var out = ByteBuffer()
@@ -46,7 +48,10 @@ final class Client {
     // Bookkeeping for CLIENT LIST / INFO
     let createdAt: Int64          // ms
     var lastInteraction: Int64    // ms
-    var lastCommandName: String = "NULL"
+    /// The last command looked up (CLIENT LIST cmd=, error texts); commands live as long
+    /// as the server, so no reference counting on the hot path.
+    unowned(unsafe) var lastCommand: RedisCommand? = nil
+    var lastCommandName: String { lastCommand?.fullName ?? "NULL" }
     var peerAddress: String = ""
     var localAddress: String = ""
     var fd: Int32 = -1
@@ -60,14 +65,16 @@ final class Client {
         self.authenticated = authenticated
         self.createdAt = now
         self.lastInteraction = now
-        argvViews.reserveCapacity(8)
     }
 
     deinit {
         query.release()
+        argvBuffer.deallocate()
         out.release()
     }
 
     /// Bytes waiting to be written: buffered here plus handed to the transport.
-    var pendingOutputBytes: Int { out.count + (connection?.bytesInFlight ?? 0) }
+    @inline(__always) var pendingOutputBytes: Int { out.count &+ outputInFlight }
+    /// Bytes the transport is still writing (kept up to date by Connection).
+    var outputInFlight = 0
 }

@@ -78,28 +78,35 @@ extension Client {
     @inline(__always)
     private func execute(_ buf: UnsafeRawBufferPointer) {
         let argc = parser.argc
-        argvViews.removeAll(keepingCapacity: true)
+        if argc > argvCapacity {
+            argvBuffer.deallocate()
+            argvCapacity = Swift.max(argc, argvCapacity * 2)
+            argvBuffer = .allocate(capacity: argvCapacity)
+        }
+        let views = argvBuffer
         if parser.argsAreInline {
             parser.inlineStorage.withUnsafeBytes { store in
                 for i in 0..<argc {
-                    argvViews.append(UnsafeRawBufferPointer(rebasing: store[parser.argOffsets[i]..<(parser.argOffsets[i] + parser.argLengths[i])]))
+                    views[i] = UnsafeRawBufferPointer(rebasing: store[parser.argOffsets[i]..<(parser.argOffsets[i] + parser.argLengths[i])])
                 }
-                runArgv()
+                run(argc)
             }
         } else {
             let base = buf.baseAddress!
-            for i in 0..<argc {
-                argvViews.append(UnsafeRawBufferPointer(start: base + parser.argOffsets[i], count: parser.argLengths[i]))
+            parser.argOffsets.withUnsafeBufferPointer { offsets in
+                parser.argLengths.withUnsafeBufferPointer { lengths in
+                    for i in 0..<argc {
+                        views[i] = UnsafeRawBufferPointer(start: base + offsets[i], count: lengths[i])
+                    }
+                }
             }
-            runArgv()
+            run(argc)
         }
     }
 
     @inline(__always)
-    private func runArgv() {
-        argvViews.withUnsafeBufferPointer { views in
-            server.processCommand(self, Argv(base: views.baseAddress!, count: views.count))
-        }
+    private func run(_ argc: Int) {
+        server.processCommand(self, Argv(base: UnsafePointer(argvBuffer), count: argc))
         server.checkOutputLimits(self)
     }
 }

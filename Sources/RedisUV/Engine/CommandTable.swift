@@ -2,6 +2,18 @@
 /// Arity and the central gates were already checked by the dispatcher.
 typealias CommandProc = @Sendable (Client, Argv) -> Void
 
+/// One implemented command: its Redis full name and handler. A concrete struct (not a
+/// tuple in a generic array) so the handler is stored without reabstraction thunks,
+/// which cost an allocation per call on the hot path.
+struct CommandImpl: Sendable {
+    let name: String
+    let proc: CommandProc
+    init(_ name: String, _ proc: @escaping CommandProc) {
+        self.name = name
+        self.proc = proc
+    }
+}
+
 /// A runnable command: Redis's facts about it (CommandSpec, generated from Redis 7.0.15's
 /// command JSON) plus our implementation and its statistics.
 final class RedisCommand {
@@ -12,13 +24,19 @@ final class RedisCommand {
 
     // INFO commandstats
     var calls = 0
-    var microseconds = 0
+    /// Time spent in the handler, in cycleCount() ticks.
+    var cycles: UInt64 = 0
+    var microseconds: Int {
+        get { Int(Double(cycles) / cyclesPerMicrosecond) }
+        set { cycles = UInt64(Swift.max(0, Double(newValue) * cyclesPerMicrosecond)) }
+    }
     var rejectedCalls = 0
     var failedCalls = 0
 
     init(spec: CommandSpec, proc: CommandProc?) {
         self.spec = spec
         self.proc = proc
+        self.nameBytes = Array(spec.name.utf8)
     }
 
     var fullName: String { spec.fullName }
@@ -34,6 +52,17 @@ final class RedisCommand {
         return subcommands[String(decoding: name.map(asciiLower), as: UTF8.self)]
     }
 
+    /// Lowercase name bytes, for lookups without touching String.
+    private let nameBytes: [UInt8]
+
+    @inline(__always) func nameMatches(_ name: UnsafeRawBufferPointer) -> Bool {
+        nameBytes.withUnsafeBufferPointer { n in
+            if n.count != name.count { return false }
+            for i in 0..<n.count where n[i] != asciiLower(name[i]) { return false }
+            return true
+        }
+    }
+
     @inline(__always) func arityAccepts(_ argc: Int) -> Bool {
         let a = spec.arity
         return a > 0 ? argc == a : argc >= -a
@@ -44,15 +73,19 @@ final class RedisCommand {
 /// everything else gets Redis's own "unknown command" error and COMMAND never advertises
 /// what does not work. Lookup hashes the name case-insensitively without allocating.
 final class CommandTable {
-    private var buckets: [UInt64: [RedisCommand]] = [:]
+    /// Open-addressed slots indexed by a case-insensitive FNV hash of the name: no
+    /// Hasher (SipHash) and no allocation per lookup.
+    private var slots: [RedisCommand?] = []
+    private var slotMask = 0
     private(set) var all: [RedisCommand] = []
 
     /// Builds the table from the implemented procs, keyed by full name ("get",
     /// "config|get"). A name Redis 7.0 does not know is a programming error.
-    init(implementations: [(String, CommandProc)]) {
+    init(implementations: [CommandImpl]) {
         var top: [String: RedisCommand] = [:]
         var subs: [(String, String, CommandProc)] = []
-        for (name, proc) in implementations {
+        for impl in implementations {
+            let name = impl.name, proc = impl.proc
             let parts = name.split(separator: "|").map(String.init)
             if parts.count == 2 {
                 subs.append((parts[0], parts[1], proc))
@@ -70,8 +103,14 @@ final class CommandTable {
             parent.addSubcommand(RedisCommand(spec: sspec, proc: proc))
         }
         all = top.values.sorted { $0.fullName < $1.fullName }
+        var size = 64
+        while size < all.count * 4 { size *= 2 }
+        slots = Array(repeating: nil, count: size)
+        slotMask = size - 1
         for c in all {
-            buckets[CommandTable.nameHash(Array(c.spec.name.utf8)), default: []].append(c)
+            var i = Int(truncatingIfNeeded: CommandTable.nameHash(Array(c.spec.name.utf8))) & slotMask
+            while slots[i] != nil { i = (i + 1) & slotMask }
+            slots[i] = c
         }
     }
 
@@ -88,12 +127,15 @@ final class CommandTable {
 
     @inline(__always)
     func lookup(_ name: UnsafeRawBufferPointer) -> RedisCommand? {
-        guard name.count <= 64, let list = buckets[CommandTable.nameHash(name)] else { return nil }
-        for c in list {
-            let n = c.spec.name.utf8
-            if n.count == name.count && zip(n, name).allSatisfy({ $0 == asciiLower($1) }) { return c }
+        guard name.count <= 64 else { return nil }
+        var i = Int(truncatingIfNeeded: CommandTable.nameHash(name)) & slotMask
+        return slots.withUnsafeBufferPointer { slots in
+            while let c = slots[i] {
+                if c.nameMatches(name) { return c }
+                i = (i + 1) & slotMask
+            }
+            return nil
         }
-        return nil
     }
 
     func lookup(_ name: String) -> RedisCommand? {

@@ -24,14 +24,14 @@ extension Server {
     private func dispatch(_ c: Client, _ argv: Argv) {
         c.lastInteraction = cachedTimeMs
         guard var cmd = commands.lookup(argv[0]) else {
-            c.lastCommandName = "NULL"
+            c.lastCommand = nil
             rejectUnknownCommand(c, argv)
             return
         }
         if cmd.isContainer {
             if argv.count >= 2 {
                 guard let sub = cmd.subcommand(argv[1]) else {
-                    c.lastCommandName = "NULL"
+                    c.lastCommand = nil
                     let sname = String(decoding: argv[1].prefix(128), as: UTF8.self)
                     c.addReplyError("unknown subcommand '\(sname)'. Try \(argv.string(0).uppercased()) HELP.")
                     return
@@ -40,7 +40,7 @@ extension Server {
             }
         }
         // Redis sets lastcmd as soon as the lookup succeeds, before any rejection.
-        c.lastCommandName = cmd.fullName
+        c.lastCommand = cmd
         if !cmd.arityAccepts(argv.count) || cmd.proc == nil {
             cmd.rejectedCalls &+= 1
             c.addReplyError("wrong number of arguments for '\(cmd.fullName)' command")
@@ -62,13 +62,13 @@ extension Server {
     /// Runs a command whose checks passed (Redis's call()).
     @inline(__always)
     func call(_ c: Client, _ cmd: RedisCommand, _ argv: Argv) {
-        c.lastCommandName = cmd.fullName
+        c.lastCommand = cmd
         let errorsBefore = stats.errorReplies
-        let start = monotonicUs()
-        cmd.proc.unsafelyUnwrapped(c, argv)
+        let start = cycleCount()
+        cmd.proc!(c, argv)  // not .unsafelyUnwrapped: that generic getter re-wraps the closure (an allocation per call)
         // INFO commandstats and total_commands_processed count executed commands only,
         // as Redis's call() does (rejected ones are not processed).
-        cmd.microseconds &+= Int(monotonicUs() - start)
+        cmd.cycles &+= cycleCount() &- start
         stats.totalCommands &+= 1
         cmd.calls &+= 1
         if stats.errorReplies > errorsBefore { cmd.failedCalls &+= 1 }  // (CONFIG RESETSTAT may lower it)

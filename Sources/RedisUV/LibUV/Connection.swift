@@ -13,7 +13,11 @@ final class Connection {
     private(set) var reading = false
     /// Writes handed to uv_write and not completed yet.
     private(set) var writesInFlight = 0
-    private(set) var bytesInFlight = 0
+    /// Bytes handed to uv_write and not yet written (mirrored on the client, which the
+    /// engine reads per command without touching the transport).
+    private(set) var bytesInFlight = 0 {
+        didSet { client.outputInFlight = bytesInFlight }
+    }
 
     /// A reader that falls this far behind stops being read from until it catches up, so a
     /// client that never reads cannot make the server buffer without bound (its replies

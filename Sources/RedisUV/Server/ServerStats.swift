@@ -50,8 +50,14 @@ final class ServerStats {
         opsMetric.track(totalCommands, nowMs: nowMs)
         inputMetric.track(netInputBytes, nowMs: nowMs)
         outputMetric.track(netOutputBytes, nowMs: nowMs)
-        notePeak(MemoryStats.usedMemory())
+        // mallinfo2 walks the allocator's free lists: sample the peak once a second.
+        if nowMs - lastPeakSampleMs >= 1000 {
+            lastPeakSampleMs = nowMs
+            notePeak(MemoryStats.usedMemory())
+        }
     }
+
+    private var lastPeakSampleMs: Int64 = 0
 
     func notePeak(_ used: Int) {
         if used > usedMemoryPeak { usedMemoryPeak = used }
@@ -105,11 +111,11 @@ struct InstantaneousMetric {
 /// What the C library's allocator and the kernel say about our memory.
 enum MemoryStats {
     /// Bytes handed out by malloc and still in use (Redis's zmalloc_used_memory):
-    /// glibc's in-use heap chunks plus mmapped blocks, from malloc_info.
-    static func usedMemory() -> Int { CMalloc.heap().used }
+    /// glibc's in-use heap chunks plus mmapped blocks (mallinfo2).
+    static func usedMemory() -> Int { Allocator.totals().used }
 
     /// Heap obtained from the system (in use or free in malloc's lists) plus mmapped blocks.
-    static func allocatorActive() -> Int { CMalloc.heap().active }
+    static func allocatorActive() -> Int { Allocator.totals().active }
 
     /// Resident set size from /proc/self/statm (Redis's zmalloc_get_rss).
     static func rss() -> Int {
@@ -129,50 +135,3 @@ enum MemoryStats {
 
 /// glibc's malloc introspection. <malloc.h> is not part of Swift's Glibc module, so the
 /// two functions are looked up by name; both take and return plain C scalars.
-enum CMalloc {
-    typealias UsableSizeFunction = @convention(c) (UnsafeMutableRawPointer?) -> Int
-    typealias MallocInfoFunction = @convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32
-
-    static let usableSizeFunction: UsableSizeFunction? = lookup("malloc_usable_size")
-    static let mallocInfoFunction: MallocInfoFunction? = lookup("malloc_info")
-
-    static func lookup<T>(_ name: String) -> T? {
-        // RTLD_DEFAULT: search the process's global symbols.
-        guard let p = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
-        return unsafeBitCast(p, to: T.self)
-    }
-
-    /// malloc_usable_size: the bytes really reserved for an allocation.
-    static func usableSize(_ p: UnsafeRawPointer) -> Int? {
-        usableSizeFunction?(UnsafeMutableRawPointer(mutating: p))
-    }
-
-    /// In-use and obtained heap bytes from malloc_info's totals (what mallinfo2 gives as
-    /// uordblks + hblkhd and arena + hblkhd).
-    static func heap() -> (used: Int, active: Int) {
-        guard let info = mallocInfoFunction else { return (0, 0) }
-        var buffer: UnsafeMutablePointer<CChar>? = nil
-        var size = 0
-        guard let stream = open_memstream(&buffer, &size) else { return (0, 0) }
-        _ = info(0, stream)
-        fclose(stream)
-        guard let buffer else { return (0, 0) }
-        defer { free(buffer) }
-        let xml = String(cString: buffer)
-        // The process-wide totals come last: free fast/rest chunks, mmapped blocks, and
-        // the heap obtained from the system.
-        guard let tail = xml.range(of: "</heap>", options: .backwards).map({ xml[$0.upperBound...] }) else { return (0, 0) }
-        func value(_ tag: String) -> Int {
-            guard let r = tail.range(of: tag) else { return 0 }
-            let rest = tail[r.upperBound...]
-            guard let sizeStart = rest.range(of: "size=\"") else { return 0 }
-            let digits = rest[sizeStart.upperBound...].prefix { $0.isNumber }
-            return Int(digits) ?? 0
-        }
-        let freeFast = value("<total type=\"fast\"")
-        let freeRest = value("<total type=\"rest\"")
-        let mmapped = value("<total type=\"mmap\"")
-        let system = value("<system type=\"current\"")
-        return (system - freeFast - freeRest + mmapped, system + mmapped)
-    }
-}

@@ -35,6 +35,7 @@ public enum RedisServerMain {
             return 1
         }
         loop.startTimers(hz: config.hz)
+        _ = cyclesPerMicrosecond  // calibrate now, not on the first INFO
         if !config.pidfile.isEmpty, let f = fopen(config.pidfile, "w") {
             fputs("\(getpid())\n", f)
             fclose(f)
