@@ -12,6 +12,7 @@ enum ClientCommand {
         CommandImpl("client|no-evict", noEvict),
         CommandImpl("client|reply", reply),
         CommandImpl("client|help", help),
+        CommandImpl("client|unblock", unblock),
     ]
 
     static func id(_ c: Client, _ argv: Argv) {
@@ -165,6 +166,35 @@ enum ClientCommand {
 
     // MARK: modes
 
+    /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking command early,
+    /// with its timeout reply or an UNBLOCKED error. :1 if it was blocked, else :0.
+    static func unblock(_ c: Client, _ argv: Argv) {
+        var asError = false
+        if argv.count == 4 {
+            if argv.equals(3, "timeout") {
+                asError = false
+            } else if argv.equals(3, "error") {
+                asError = true
+            } else {
+                c.addReplyError("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+                return
+            }
+        }
+        guard let id = c.intArgOrReply(argv, 2) else { return }
+        guard let target = c.server.clients[id], let state = target.blocked else {
+            c.addReplyInt(0)
+            return
+        }
+        c.server.unblockClient(target)
+        if asError {
+            target.addReplyError("-UNBLOCKED client unblocked via CLIENT UNBLOCK")
+        } else {
+            state.timeoutReply(target)
+        }
+        c.server.resumeAfterUnblock(target)
+        c.addReplyInt(1)
+    }
+
     static func noEvict(_ c: Client, _ argv: Argv) {
         if argv.equals(2, "on") {
             c.flags.insert(.noEvict)
@@ -286,6 +316,7 @@ extension Client {
     /// Redis's CLIENT LIST flags letters, in Redis's order; "N" when none applies.
     var flagLetters: String {
         var s = ""
+        if blocked != nil { s += "b" }
         if flags.contains(.closeAfterReply) { s += "c" }
         if flags.contains(.closeASAP) { s += "A" }
         if flags.contains(.noEvict) { s += "e" }

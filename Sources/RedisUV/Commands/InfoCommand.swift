@@ -114,7 +114,7 @@ enum InfoCommand {
             ("maxclients", String(s.config.maxclients)),
             ("client_recent_max_input_buffer", String(maxIn)),
             ("client_recent_max_output_buffer", String(maxOut)),
-            ("blocked_clients", "0"),
+            ("blocked_clients", String(s.blocking.blockedClients)),
             ("tracking_clients", "0"),
             ("clients_in_timeout_table", "0"),
         ]

@@ -40,6 +40,11 @@ final class Client {
     var argvBuffer = UnsafeMutablePointer<UnsafeRawBufferPointer>.allocate(capacity: 16)
     var argvCapacity = 16
 
+    /// Set while parked by a blocking command (Engine/Blocking.swift).
+    var blocked: BlockState?
+    /// While a parked command is re-executed: its original deadline, kept if it blocks again.
+    var reprocessingDeadline: Int64?
+
     // Output
     var out = ByteBuffer()
     /// When the output first exceeded the soft limit (ms), or 0.

@@ -4,7 +4,7 @@ extension Client {
     /// place (no copy); only a trailing partial frame is copied into `query`.
     func processInput(_ data: UnsafeRawBufferPointer) {
         if flags.contains(.closeAfterReply) || flags.contains(.closeASAP) { return }
-        if query.isEmpty && !flags.contains(.inputPaused) {
+        if query.isEmpty && !flags.contains(.inputPaused) && blocked == nil {
             parser.position = 0
             parser.frameStart = 0
             processBuffer(data)
@@ -16,7 +16,9 @@ extension Client {
             }
         } else {
             query.append(data)
-            if flags.contains(.inputPaused) {
+            // Paused or blocked: keep the bytes (and keep reading, so a disconnect is
+            // noticed), run them later.
+            if flags.contains(.inputPaused) || blocked != nil {
                 checkQueryLimit()
                 return
             }
@@ -26,7 +28,7 @@ extension Client {
 
     /// Runs whatever complete commands sit in `query` (after a pause, or with a partial frame).
     func processPendingInput() {
-        if query.isEmpty { return }
+        if query.isEmpty || blocked != nil { return }
         processBuffer(query.bytes)
         query.removeFirst(parser.frameStart)
         parser.rebase(by: parser.frameStart)
@@ -56,7 +58,7 @@ extension Client {
             case .command:
                 execute(buf)
                 parser.resetCommand()
-                if flags.contains(.closeAfterReply) || flags.contains(.closeASAP) { return }
+                if flags.contains(.closeAfterReply) || flags.contains(.closeASAP) || blocked != nil { return }
                 if pendingOutputBytes >= Connection.backpressureBytes {
                     flags.insert(.inputPaused)
                     return

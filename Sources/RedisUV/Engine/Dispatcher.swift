@@ -6,6 +6,9 @@ extension Server {
         let outBefore = c.out.count
         dispatch(c, argv)
         applyReplyMode(c, since: outBefore)
+        // Clients blocked on keys this command filled are served right away, so the
+        // next command (of any client) already sees the result.
+        if !blocking.readyKeys.isEmpty { handleClientsBlockedOnKeys() }
     }
 
     /// CLIENT REPLY OFF|SKIP (Redis's prepareClientToWrite and resetClient): every reply

@@ -9,6 +9,8 @@ final class Server {
     var config: ServerConfig
     private(set) var dbs: [Database] = []
     let stats = ServerStats()
+    /// Clients parked on keys and keys ready to serve them (Engine/Blocking.swift).
+    let blocking = BlockingState()
     let commands: CommandTable
     /// Connected clients by id, in connection order for CLIENT LIST.
     private(set) var clients: [Int: Client] = [:]
@@ -74,6 +76,7 @@ final class Server {
 
     /// Called by the transport once the client is gone for good.
     func forgetClient(_ c: Client) {
+        if c.blocked != nil { unblockClient(c) }
         clients.removeValue(forKey: c.id)
         c.flags.insert(.closed)
     }
@@ -93,6 +96,8 @@ final class Server {
 
     /// Runs right before the loop blocks for I/O: the one place replies are written.
     func beforeSleep() {
+        if !blocking.readyKeys.isEmpty { handleClientsBlockedOnKeys() }
+        if !blocking.unblocked.isEmpty { processUnblockedClients() }
         if config.activeExpireEnabled { activeExpireCycle(.fast) }
         if pendingWrites.isEmpty { return }
         let list = pendingWrites
