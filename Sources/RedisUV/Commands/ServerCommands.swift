@@ -79,15 +79,16 @@ enum ServerCommands {
     /// Like Redis it looks at the table directly: no expiry, no LRU update.
     static func memoryUsage(_ c: Client, _ argv: Argv) {
         var j = 3
+        var samples = 5  // OBJ_COMPUTE_SIZE_DEF_SAMPLES
         while j < argv.count {
             if argv.equals(j, "samples") && j + 1 < argv.count {
-                guard let samples = c.intArgOrReply(argv, j + 1) else { return }
-                if samples < 0 {
+                guard let n = c.intArgOrReply(argv, j + 1) else { return }
+                if n < 0 {
                     c.addReplyErrorSyntax()
                     return
                 }
-                // Samples bound how many elements of a collection are measured; string
-                // values (the only kind so far) are measured exactly.
+                // Samples bound how many elements of a collection are measured (0: all).
+                samples = n
                 j += 2
             } else {
                 c.addReplyErrorSyntax()
@@ -98,14 +99,15 @@ enum ServerCommands {
             c.addReplyNull()
             return
         }
-        c.addReplyInt(entryMemoryUsage(e, table: c.db.table))
+        c.addReplyInt(entryMemoryUsage(e, table: c.db.table, samples: samples))
     }
 
-    static func entryMemoryUsage(_ e: KeyEntry, table: KeyTable) -> Int {
+    static func entryMemoryUsage(_ e: KeyEntry, table: KeyTable, samples: Int = 5) -> Int {
         let object = UnsafeRawPointer(Unmanaged.passUnretained(e).toOpaque())
         let allocation = Allocator.usableSize(object)
         let bucketShare = (table.bucketCount * MemoryLayout<KeyEntry?>.size + max(1, table.count) - 1) / max(1, table.count)
-        return allocation + bucketShare
+        let value = (e.header.object as? KeyspaceValue)?.memoryUsage(samples: samples) ?? 0
+        return allocation + bucketShare + value
     }
 
     /// With the C library's allocator Redis has no statistics to show either.

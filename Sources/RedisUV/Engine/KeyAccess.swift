@@ -44,3 +44,34 @@ func stringEncoding(for value: UnsafeRawBufferPointer) -> StringEncoding {
     if value.count <= 20 && parseStrictInt(value) != nil { return .int }
     return value.count <= 44 ? .embstr : .raw
 }
+
+/// The result of looking up a key that must hold a given type.
+enum TypedLookup<T> {
+    case missing
+    /// The key holds another type; WRONGTYPE was already replied.
+    case wrongType
+    case found(KeyEntry, T)
+}
+
+extension Client {
+    /// The value object of `key` when it holds `type` (Redis's lookupKey*+checkType).
+    /// Replies WRONGTYPE itself for another type; a missing key is left to the caller.
+    @inline(__always)
+    func lookupValue<T: KeyspaceValue>(_ key: UnsafeRawBufferPointer, _ type: ValueType, as: T.Type,
+                                       write: Bool) -> TypedLookup<T> {
+        guard let e = write ? lookupWrite(key) : lookupRead(key) else { return .missing }
+        guard e.type == type, let object = e.header.object else {
+            addReplyErrorWrongType()
+            return .wrongType
+        }
+        return .found(e, unsafeDowncast(object, to: T.self))
+    }
+
+    /// Stores a new collection under `key` (absent): one KeyEntry whose object is `value`.
+    @discardableResult
+    func addValue(_ key: UnsafeRawBufferPointer, _ value: KeyspaceValue, type: ValueType) -> KeyEntry {
+        let e = KeyEntry.make(key: key, object: value, type: type, lru: server.lruClock)
+        db.add(e)
+        return e
+    }
+}

@@ -7,6 +7,9 @@ protocol KeyspaceValue: AnyObject {
     /// An independent deep copy, for COPY (Redis's listTypeDup, setTypeDup, zsetDup,
     /// hashTypeDup, streamDup).
     func duplicate() -> KeyspaceValue
+    /// MEMORY USAGE's share of this value: its allocations, estimated from at most
+    /// `samples` elements (0 = all) the way Redis's objectComputeSize extrapolates.
+    func memoryUsage(samples: Int) -> Int
 }
 
 /// Redis's OBJ_SHARED_INTEGERS: string values 0..<10000 are shared objects.
