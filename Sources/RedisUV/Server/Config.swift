@@ -58,7 +58,7 @@ struct ServerConfig {
     var listCompressDepth = 0
     var hashMaxListpackEntries = 512
     var hashMaxListpackValue = 64
-    var setMaxIntsetEntries = 512
+    var setMaxIntsetEntries = 512  // EFFECTIVE: the intset limit of sets (Types/SetValue.swift)
     var zsetMaxListpackEntries = 128
     var zsetMaxListpackValue = 64
     var streamNodeMaxBytes = 4096
@@ -484,7 +484,7 @@ enum ConfigTable {
         int("list-compress-depth", \.listCompressDepth, 0...intMax),
         int("hash-max-listpack-entries", alias: "hash-max-ziplist-entries", \.hashMaxListpackEntries, 0...longMax),
         memory("hash-max-listpack-value", alias: "hash-max-ziplist-value", \.hashMaxListpackValue, 0...longMax),
-        int("set-max-intset-entries", \.setMaxIntsetEntries, 0...longMax),
+        int("set-max-intset-entries", \.setMaxIntsetEntries, 0...longMax),  // effective (sets)
         int("zset-max-listpack-entries", alias: "zset-max-ziplist-entries", \.zsetMaxListpackEntries, 0...longMax),
         memory("zset-max-listpack-value", alias: "zset-max-ziplist-value", \.zsetMaxListpackValue, 0...longMax),
         memory("stream-node-max-bytes", \.streamNodeMaxBytes, 0...longMax),
