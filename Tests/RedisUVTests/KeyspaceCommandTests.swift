@@ -189,6 +189,7 @@ final class KeyspaceCommandTests: XCTestCase {
         init(_ items: [String]) { self.items = items }
         var encodingName: String { "listpack" }
         func duplicate() -> KeyspaceValue { FakeList(items) }
+        func memoryUsage(samples: Int) -> Int { 0 }
     }
 
     final class OpaqueValue {}
