@@ -24,7 +24,10 @@ enum HashCommands {
         CommandImpl("hscan", hscan),
     ]
 
-    @inline(__always) static func limits(_ c: Client) -> HashLimits { HashLimits(c.server.config) }
+    /// The encoding thresholds, read field by field (no copy of the whole config).
+    @inline(__always) static func limits(_ c: Client) -> HashLimits {
+        HashLimits(maxEntries: c.server.config.hashMaxListpackEntries, maxValue: c.server.config.hashMaxListpackValue)
+    }
 
     /// The hash at `key` for reading; nil when missing (after `missingReply`) or after a
     /// WRONGTYPE error.

@@ -14,10 +14,6 @@ struct HashLimits {
         self.maxEntries = maxEntries
         self.maxValue = maxValue
     }
-
-    init(_ config: ServerConfig) {
-        self.init(maxEntries: config.hashMaxListpackEntries, maxValue: config.hashMaxListpackValue)
-    }
 }
 
 /// A hash value (Redis's OBJ_HASH). Two encodings, chosen as Redis 7.0 chooses them:
