@@ -13,5 +13,6 @@ enum CommandRegistry {
             + KeyspaceCommands.table
             + ExpireCommands.table
             + ObjectCommand.table
+            + HashCommands.table
     }
 }
