@@ -13,6 +13,7 @@ enum CommandRegistry {
             + KeyspaceCommands.table
             + ExpireCommands.table
             + ObjectCommand.table
+            + HashCommands.table
             + SetCommands.table
     }
 }
