@@ -3,34 +3,7 @@ import XCTest
 
 /// Keyspace, expiry and OBJECT logic in-process: what the differential corpus cannot pin
 /// down (time, randomness, hash order) or cannot reach yet (non-string values).
-final class KeyspaceCommandTests: XCTestCase {
-    private var server: Server!
-    private var client: Client!
-
-    override func setUp() {
-        var config = ServerConfig()
-        config.databases = 4
-        server = Server(config: config, log: Logger(level: "warning"))
-        client = server.createClient(now: 0)
-    }
-
-    override func tearDown() {
-        client = nil
-        server = nil
-    }
-
-    @discardableResult
-    private func run(_ args: String...) -> String {
-        run(args.map { Array($0.utf8) })
-    }
-
-    @discardableResult
-    private func run(_ args: [[UInt8]]) -> String {
-        client.out.count = 0
-        let owned = OwnedArgv(args)
-        server.processCommand(client, owned.argv)
-        return String(decoding: client.out.bytes, as: UTF8.self)
-    }
+final class KeyspaceCommandTests: InProcessTestCase {
 
     private func entry(_ key: String, in db: Database? = nil) -> KeyEntry? {
         Array(key.utf8).withUnsafeBytes { (db ?? client.db).table.find($0) }
@@ -189,6 +162,7 @@ final class KeyspaceCommandTests: XCTestCase {
         init(_ items: [String]) { self.items = items }
         var encodingName: String { "listpack" }
         func duplicate() -> KeyspaceValue { FakeList(items) }
+        func memoryUsage(samples: Int) -> Int { items.reduce(0) { $0 + $1.utf8.count } }
     }
 
     final class OpaqueValue {}

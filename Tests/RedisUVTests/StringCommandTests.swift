@@ -3,35 +3,8 @@ import XCTest
 
 /// String commands run in-process: what the corpus cannot see yet (OBJECT ENCODING, TTLs,
 /// RESP3, allocation growth). Expected encodings and RESP3 bytes come from redis-server 7.0.15.
-final class StringCommandTests: XCTestCase {
-    private var server: Server!
-    private var client: Client!
-
-    override func setUp() {
-        var config = ServerConfig()
-        config.databases = 1
-        server = Server(config: config, log: Logger(level: "warning"))
-        client = server.createClient(now: 0)
-    }
-
-    override func tearDown() {
-        client = nil
-        server = nil
-    }
-
-    /// Runs one command and returns its raw reply.
-    @discardableResult
-    private func run(_ args: String...) -> String {
-        run(args.map { Array($0.utf8) })
-    }
-
-    @discardableResult
-    private func run(_ args: [[UInt8]]) -> String {
-        client.out.count = 0
-        let owned = OwnedArgv(args)
-        server.processCommand(client, owned.argv)
-        return String(decoding: client.out.bytes, as: UTF8.self)
-    }
+final class StringCommandTests: InProcessTestCase {
+    override var databases: Int { 1 }
 
     private func entry(_ key: String) -> KeyEntry? {
         Array(key.utf8).withUnsafeBytes { client.db.lookup($0, now: server.cachedTimeMs) }

@@ -13,6 +13,8 @@ enum CommandRegistry {
             + KeyspaceCommands.table
             + ExpireCommands.table
             + ObjectCommand.table
+            + HashCommands.table
+            + SetCommands.table
             + SortedSetCommands.table
     }
 }

@@ -48,10 +48,12 @@ enum DebugCommand {
             return
         }
         let address = "0x" + String(UInt(bitPattern: Unmanaged.passUnretained(e).toOpaque()), radix: 16)
+        // serializedlength needs the RDB object serializer for collections (persistence
+        // issue); until then it is exact for strings and 0 for other types.
         let serialized = e.type == .string ? serializedStringLength(e.stringValue, encoding: e.encoding,
                                                                      compression: c.server.config.rdbcompression) : 0
         let idle = idleSeconds(lru: e.lru, clock: c.server.lruClock)
-        c.addReplyStatus("Value at:\(address) refcount:\(refcount(e, c.server.config)) encoding:\(e.encoding.name) "
+        c.addReplyStatus("Value at:\(address) refcount:\(refcount(e, c.server.config)) encoding:\(e.encodingName) "
                          + "serializedlength:\(serialized) lru:\(e.lru) lru_seconds_idle:\(idle)")
     }
 

@@ -48,6 +48,15 @@ struct ServerConfig {
     var enableProtectedConfigs = "no"
     var enableModuleCommand = "no"
 
+    /// Effective: a hash stays in the packed "listpack" encoding while it has at most
+    /// this many pairs and no field or value longer than hash-max-listpack-value bytes
+    /// (Types/HashValue.swift). The compiled-in defaults, as Redis's config.c.
+    var hashMaxListpackEntries = 512
+    var hashMaxListpackValue = 64
+    /// Effective: a set of integers only stays an "intset" up to this many members
+    /// (Types/SetValue.swift; Redis caps it at 1G entries).
+    var setMaxIntsetEntries = 512
+
     // Accepted and reported, NOT YET EFFECTIVE: Redis 7.0 parameters that clients read
     // or set (redis-benchmark, redis-py, test suites, later issues). CONFIG GET/SET/
     // REWRITE handle them exactly as Redis does, but nothing in redis-uv acts on them
@@ -56,9 +65,6 @@ struct ServerConfig {
     // I/O threads, cluster).
     var listMaxListpackSize = -2
     var listCompressDepth = 0
-    var hashMaxListpackEntries = 512
-    var hashMaxListpackValue = 64
-    var setMaxIntsetEntries = 512
     var zsetMaxListpackEntries = 128
     var zsetMaxListpackValue = 64
     var streamNodeMaxBytes = 4096
@@ -482,8 +488,10 @@ enum ConfigTable {
         // Accepted, not yet effective (see the note in ServerConfig).
         int("list-max-listpack-size", alias: "list-max-ziplist-size", \.listMaxListpackSize, intMin...intMax),
         int("list-compress-depth", \.listCompressDepth, 0...intMax),
+        // hash-max-*: effective (Types/HashValue.swift).
         int("hash-max-listpack-entries", alias: "hash-max-ziplist-entries", \.hashMaxListpackEntries, 0...longMax),
         memory("hash-max-listpack-value", alias: "hash-max-ziplist-value", \.hashMaxListpackValue, 0...longMax),
+        // set-max-intset-entries: effective (Types/SetValue.swift).
         int("set-max-intset-entries", \.setMaxIntsetEntries, 0...longMax),
         int("zset-max-listpack-entries", alias: "zset-max-ziplist-entries", \.zsetMaxListpackEntries, 0...longMax),
         memory("zset-max-listpack-value", alias: "zset-max-ziplist-value", \.zsetMaxListpackValue, 0...longMax),

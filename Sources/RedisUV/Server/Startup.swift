@@ -73,18 +73,10 @@ enum ConfigLoader {
                 while let l = readLine() { lines.append(l) }
                 text = lines.joined(separator: "\n")
             } else {
-                guard let f = fopen(first, "r") else {
+                guard let content = readWholeFile(first) else {
                     throw ConfigError(description: "Fatal error, can't open config file '\(first)': \(String(cString: strerror(errno)))")
                 }
-                var data: [UInt8] = []
-                var buf = [UInt8](repeating: 0, count: 65536)
-                while true {
-                    let n = fread(&buf, 1, buf.count, f)
-                    if n <= 0 { break }
-                    data.append(contentsOf: buf[0..<n])
-                }
-                fclose(f)
-                text = String(decoding: data, as: UTF8.self)
+                text = content
                 // Absolute, as Redis's server.configfile (INFO config_file, CONFIG REWRITE).
                 config.configFile = first.hasPrefix("/") ? first : currentDirectory() + "/" + first
             }
