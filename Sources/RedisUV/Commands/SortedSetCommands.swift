@@ -364,11 +364,14 @@ enum SortedSetCommands {
         var withScores = false
         var nested = false
         var deferred = -1
-        var stored: [(member: [UInt8], score: Double)] = []
+        /// ZRANGESTORE's set under construction.
+        var stored: SortedSetValue? = nil
+        let limits: ZsetLimits
 
         init(_ c: Client, dst: UnsafeRawBufferPointer?) {
             self.c = c
             self.dst = dst
+            limits = c.server.config.zsetLimits
         }
 
         mutating func enableScores() {
@@ -378,7 +381,13 @@ enum SortedSetCommands {
 
         /// `length` when known in advance, else -1 (deferred array length).
         mutating func begin(_ length: Int) {
-            if dst != nil { return }
+            if dst != nil {
+                // zrangeResultBeginStore: zsetTypeCreate(length, 0), then plain zsetAdds,
+                // so a listpack start converts on the way (and keeps -0 only from then on).
+                let hint = Swift.max(length, 0)
+                stored = hint <= limits.maxEntries ? SortedSetValue() : SortedSetValue(skiplistWithCapacity: hint)
+                return
+            }
             if length > 0 {
                 c.addReplyArrayLen(withScores && c.resp == 2 ? length * 2 : length)
             } else {
@@ -387,8 +396,8 @@ enum SortedSetCommands {
         }
 
         @inline(__always) mutating func emit(_ member: UnsafeRawBufferPointer, _ score: Double) {
-            if dst != nil {
-                stored.append((Array(member), score))
+            if let stored {
+                _ = stored.add(score, member, flags: [], limits: limits)
                 return
             }
             if nested { c.addReplyArrayLen(2) }
@@ -402,19 +411,18 @@ enum SortedSetCommands {
                 return
             }
             // zrangeResultFinalizeStore.
-            storeResult(c, dst, stored)
+            storeResult(c, dst, count > 0 ? stored : nil)
         }
     }
 
     /// Stores a computed set under `dst` (setKey: any old value and its TTL go) and replies
-    /// its size; an empty result deletes `dst` and replies 0.
-    static func storeResult(_ c: Client, _ dst: UnsafeRawBufferPointer, _ elements: [(member: [UInt8], score: Double)]) {
-        if elements.isEmpty {
+    /// its size; no result (or an empty one) deletes `dst` and replies 0.
+    static func storeResult(_ c: Client, _ dst: UnsafeRawBufferPointer, _ value: SortedSetValue?) {
+        guard let value, value.count > 0 else {
             c.addReplyInt(0)
             if c.db.deleteIfLive(dst, now: c.server.cachedTimeMs) { c.noteWrite() }
             return
         }
-        let value = SortedSetValue.build(elements, limits: c.server.config.zsetLimits)
         let entry = KeyEntry.make(key: dst, object: value, type: .zset, lru: c.server.lruClock)
         if let old = c.lookupWrite(dst) {
             c.db.replace(old, with: entry, keepTTL: false)
@@ -423,7 +431,7 @@ enum SortedSetCommands {
             c.server.signalKeyAsReady(c.db, dst)
         }
         c.noteWrite()
-        c.addReplyInt(elements.count)
+        c.addReplyInt(value.count)
     }
 
     /// Redis's zrangeGenericCommand: `<src> <min> <max> [BYSCORE|BYLEX] [REV] [WITHSCORES]
@@ -795,7 +803,7 @@ enum SortedSetCommands {
         enum Subject {
             case none
             case zset(SortedSetValue)
-            case set(ZsetOperandSet)
+            case set(SetValue)
         }
         var subject: Subject
         var weight = 1.0
@@ -804,7 +812,7 @@ enum SortedSetCommands {
             switch subject {
             case .none: return 0
             case .zset(let z): return z.count
-            case .set(let s): return s.operandCount
+            case .set(let s): return s.count
             }
         }
 
@@ -822,7 +830,7 @@ enum SortedSetCommands {
             switch subject {
             case .none: return nil
             case .zset(let z): return z.score(of: member)
-            case .set(let s): return s.operandContains(member) ? 1.0 : nil
+            case .set(let s): return s.contains(member) ? 1.0 : nil
             }
         }
 
@@ -831,7 +839,7 @@ enum SortedSetCommands {
             switch subject {
             case .none: return
             case .zset(let z): z.forEachReversed(body)
-            case .set(let s): s.forEachOperandMember { body($0, 1.0) }
+            case .set(let s): s.forEach { m in m.withBytes { body($0, 1.0) }; return true }
             }
         }
     }
@@ -873,12 +881,7 @@ enum SortedSetCommands {
                 case .zset:
                     src.append(Operand(subject: .zset(unsafeDowncast(e.header.object!, to: SortedSetValue.self))))
                 case .set:
-                    // Set values provide their members through ZsetOperandSet.
-                    guard let s = e.header.object as? ZsetOperandSet else {
-                        c.addReplyErrorWrongType()
-                        return
-                    }
-                    src.append(Operand(subject: .set(s)))
+                    src.append(Operand(subject: .set(unsafeDowncast(e.header.object!, to: SetValue.self))))
                 default:
                     c.addReplyErrorWrongType()
                     return
@@ -998,7 +1001,8 @@ enum SortedSetCommands {
         }
 
         if let dst {
-            storeResult(c, dst, result)
+            // Built whole, then a listpack if it fits (zsetConvertToListpackIfNeeded).
+            storeResult(c, dst, result.isEmpty ? nil : SortedSetValue.build(result, limits: c.server.config.zsetLimits))
             return
         }
         if cardinalityOnly {
@@ -1194,15 +1198,6 @@ enum SortedSetCommands {
             withScoreText(s) { c.addReplyBulk($0) }
         }
     }
-}
-
-/// What ZUNION/ZINTER/ZDIFF (and their STORE forms) read of a plain set given as an
-/// input, whose members all score 1 (Redis's zuiNext/zuiFind on OBJ_SET). The set value
-/// type conforms to it where it is defined.
-protocol ZsetOperandSet: AnyObject {
-    var operandCount: Int { get }
-    func operandContains(_ member: UnsafeRawBufferPointer) -> Bool
-    func forEachOperandMember(_ body: (UnsafeRawBufferPointer) -> Void)
 }
 
 /// Member bytes as a dictionary key for ZUNION's accumulator, hashed with the keyspace's
