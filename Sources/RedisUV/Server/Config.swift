@@ -56,6 +56,10 @@ struct ServerConfig {
     /// Effective: a set of integers only stays an "intset" up to this many members
     /// (Types/SetValue.swift; Redis caps it at 1G entries).
     var setMaxIntsetEntries = 512
+    /// Effective: a sorted set stays a "listpack" up to this many members of at most
+    /// zset-max-listpack-value bytes (Types/SortedSetValue.swift, read per command).
+    var zsetMaxListpackEntries = 128
+    var zsetMaxListpackValue = 64
 
     // Accepted and reported, NOT YET EFFECTIVE: Redis 7.0 parameters that clients read
     // or set (redis-benchmark, redis-py, test suites, later issues). CONFIG GET/SET/
@@ -65,8 +69,6 @@ struct ServerConfig {
     // I/O threads, cluster).
     var listMaxListpackSize = -2
     var listCompressDepth = 0
-    var zsetMaxListpackEntries = 128
-    var zsetMaxListpackValue = 64
     var streamNodeMaxBytes = 4096
     var streamNodeMaxEntries = 100
     var hllSparseMaxBytes = 3000
