@@ -16,5 +16,6 @@ enum CommandRegistry {
             + HashCommands.table
             + SetCommands.table
             + SortedSetCommands.table
+            + GeoCommands.table
     }
 }
