@@ -14,5 +14,6 @@ enum CommandRegistry {
             + ExpireCommands.table
             + ObjectCommand.table
             + HashCommands.table
+            + ListCommands.table
     }
 }

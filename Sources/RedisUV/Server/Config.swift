@@ -60,6 +60,8 @@ struct ServerConfig {
     // yet: each is wired up by the issue that implements its feature (encodings,
     // keyspace notifications, slowlog, latency monitor, LFU eviction, replication, AOF,
     // I/O threads, cluster).
+    /// Effective: a new list's node size (ListValue, read when the list is created, as
+    /// Redis's quicklistSetOptions). list-compress-depth is accepted only (no LZF nodes).
     var listMaxListpackSize = -2
     var listCompressDepth = 0
     var setMaxIntsetEntries = 512
@@ -484,7 +486,7 @@ enum ConfigTable {
         oneOf("enable-module-command", \.enableModuleCommand, protectedActions, mutable: false),
 
         // Accepted, not yet effective (see the note in ServerConfig).
-        int("list-max-listpack-size", alias: "list-max-ziplist-size", \.listMaxListpackSize, intMin...intMax),
+        int("list-max-listpack-size", alias: "list-max-ziplist-size", \.listMaxListpackSize, intMin...intMax),  // effective (lists)
         int("list-compress-depth", \.listCompressDepth, 0...intMax),
         // hash-max-*: effective (Types/HashValue.swift).
         int("hash-max-listpack-entries", alias: "hash-max-ziplist-entries", \.hashMaxListpackEntries, 0...longMax),
