@@ -53,6 +53,9 @@ struct ServerConfig {
     /// (Types/HashValue.swift). The compiled-in defaults, as Redis's config.c.
     var hashMaxListpackEntries = 512
     var hashMaxListpackValue = 64
+    // list-max-listpack-size (listMaxListpackSize, below) is effective too: a new list's
+    // node size (Types/ListValue.swift reads it when the list is created, as Redis's
+    // quicklistSetOptions). list-compress-depth is accepted only: nodes are never LZF'd.
 
     // Accepted and reported, NOT YET EFFECTIVE: Redis 7.0 parameters that clients read
     // or set (redis-benchmark, redis-py, test suites, later issues). CONFIG GET/SET/
@@ -60,8 +63,6 @@ struct ServerConfig {
     // yet: each is wired up by the issue that implements its feature (encodings,
     // keyspace notifications, slowlog, latency monitor, LFU eviction, replication, AOF,
     // I/O threads, cluster).
-    /// Effective: a new list's node size (ListValue, read when the list is created, as
-    /// Redis's quicklistSetOptions). list-compress-depth is accepted only (no LZF nodes).
     var listMaxListpackSize = -2
     var listCompressDepth = 0
     var setMaxIntsetEntries = 512
@@ -486,7 +487,8 @@ enum ConfigTable {
         oneOf("enable-module-command", \.enableModuleCommand, protectedActions, mutable: false),
 
         // Accepted, not yet effective (see the note in ServerConfig).
-        int("list-max-listpack-size", alias: "list-max-ziplist-size", \.listMaxListpackSize, intMin...intMax),  // effective (lists)
+        // list-max-listpack-size: effective (Types/ListValue.swift).
+        int("list-max-listpack-size", alias: "list-max-ziplist-size", \.listMaxListpackSize, intMin...intMax),
         int("list-compress-depth", \.listCompressDepth, 0...intMax),
         // hash-max-*: effective (Types/HashValue.swift).
         int("hash-max-listpack-entries", alias: "hash-max-ziplist-entries", \.hashMaxListpackEntries, 0...longMax),
