@@ -17,5 +17,6 @@ enum CommandRegistry {
             + SetCommands.table
             + SortedSetCommands.table
             + GeoCommands.table
+            + ListCommands.table
     }
 }

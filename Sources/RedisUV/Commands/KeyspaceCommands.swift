@@ -268,6 +268,7 @@ enum KeyspaceCommands {
         let moved = o.renamed(to: dst)
         c.db.delete(entry: o)
         c.db.adopt(moved, expireAt: expire)
+        signalIfBlockable(c.server, c.db, moved)
         c.noteWrite()
         if nx { c.addReplyInt(1) } else { c.addReplyOK() }
     }
@@ -313,6 +314,7 @@ enum KeyspaceCommands {
         }
         c.db.delete(entry: o)
         dst.adopt(o, expireAt: expire)
+        signalIfBlockable(c.server, dst, o)
         c.noteWrite()
         c.addReplyInt(1)
     }
@@ -363,6 +365,7 @@ enum KeyspaceCommands {
         if deleteExisting { dst.delete(newKey) }
         dst.add(copy)
         if expire >= 0 { dst.setExpire(copy, at: expire) }
+        signalIfBlockable(c.server, dst, copy)
         c.noteWrite()
         c.addReplyInt(1)
     }
@@ -382,9 +385,29 @@ enum KeyspaceCommands {
             c.addReplyError("DB index is out of range")
             return
         }
-        if id1 != id2 { c.server.db(id1).swapContents(with: c.server.db(id2)) }
+        if id1 != id2 {
+            c.server.db(id1).swapContents(with: c.server.db(id2))
+            scanDatabaseForReadyKeys(c.server, c.server.db(id1))
+            scanDatabaseForReadyKeys(c.server, c.server.db(id2))
+        }
         c.noteWrite()
         c.addReplyOK()
+    }
+
+    /// A key appeared under a name (RENAME, MOVE, COPY): clients blocked on that name may
+    /// now be served. Redis's dbAdd signals lists, sorted sets and streams.
+    static func signalIfBlockable(_ server: Server, _ db: Database, _ e: KeyEntry) {
+        if e.type == .list || e.type == .zset || e.type == .stream { server.signalKeyAsReady(db, e.key) }
+    }
+
+    /// Redis's scanDatabaseForReadyKeys (SWAPDB): every key someone waits on in `db`
+    /// that now holds a value is signalled.
+    static func scanDatabaseForReadyKeys(_ server: Server, _ db: Database) {
+        for bk in server.blocking.clientsByKey.keys where bk.db == db.id {
+            bk.key.withUnsafeBytes { key in
+                if let e = db.table.find(key) { signalIfBlockable(server, db, e) }
+            }
+        }
     }
 
     /// A C int argument (Redis's getIntFromObject), or nil.

@@ -171,30 +171,26 @@ extension Server {
 
 extension Client {
     /// A blocking command's timeout argument as an absolute deadline (ms, 0 = forever),
-    /// or nil after replying Redis's error (getTimeoutFromObjectOrReply, seconds as a
-    /// long double, rounded up to milliseconds).
+    /// or nil after replying Redis's error (getTimeoutFromObjectOrReply: seconds as a
+    /// long double, times 1000 rounded up, converted to a long long).
+    ///
+    /// Redis 7.0.15 has no "out of range" answer here: a value beyond a long long
+    /// converts (x86) to LLONG_MIN and is "timeout is negative", and a huge but valid
+    /// timeout makes `now + timeout` wrap, a deadline that never comes: forever.
     func blockingTimeoutOrReply(_ argv: Argv, _ i: Int) -> Int64? {
         guard let seconds = parseLongDouble(argv[i]) else {
             addReplyError("timeout is not a float or out of range")
             return nil
         }
         let ms = (seconds * 1000).rounded(.up)
-        if ms > Float80(Int64.max) {
-            addReplyError("timeout is out of range")
-            return nil
-        }
-        let t = Int64(ms)
-        if t < 0 {
+        // -0.0 (from a tiny negative timeout) is 0: forever, as in Redis.
+        if ms < 0 || ms >= 9_223_372_036_854_775_808.0 {
             addReplyError("timeout is negative")
             return nil
         }
-        if t > 0 {
-            if t > Int64.max - server.cachedTimeMs {
-                addReplyError("timeout is out of range")
-                return nil
-            }
-            return t + server.cachedTimeMs
-        }
-        return 0
+        let t = Int64(ms)
+        if t == 0 { return 0 }
+        let (deadline, overflow) = t.addingReportingOverflow(server.cachedTimeMs)
+        return overflow ? 0 : deadline
     }
 }

@@ -60,6 +60,9 @@ struct ServerConfig {
     /// zset-max-listpack-value bytes (Types/SortedSetValue.swift, read per command).
     var zsetMaxListpackEntries = 128
     var zsetMaxListpackValue = 64
+    // list-max-listpack-size (listMaxListpackSize, below) is effective too: a new list's
+    // node size (Types/ListValue.swift reads it when the list is created, as Redis's
+    // quicklistSetOptions). list-compress-depth is accepted only: nodes are never LZF'd.
 
     // Accepted and reported, NOT YET EFFECTIVE: Redis 7.0 parameters that clients read
     // or set (redis-benchmark, redis-py, test suites, later issues). CONFIG GET/SET/
@@ -488,6 +491,7 @@ enum ConfigTable {
         oneOf("enable-module-command", \.enableModuleCommand, protectedActions, mutable: false),
 
         // Accepted, not yet effective (see the note in ServerConfig).
+        // list-max-listpack-size: effective (Types/ListValue.swift).
         int("list-max-listpack-size", alias: "list-max-ziplist-size", \.listMaxListpackSize, intMin...intMax),
         int("list-compress-depth", \.listCompressDepth, 0...intMax),
         // hash-max-*: effective (Types/HashValue.swift).
