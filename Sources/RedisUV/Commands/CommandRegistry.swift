@@ -17,6 +17,7 @@ enum CommandRegistry {
             + SetCommands.table
             + SortedSetCommands.table
             + GeoCommands.table
+            + SortCommand.table
             + ListCommands.table
     }
 }

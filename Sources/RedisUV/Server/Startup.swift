@@ -6,6 +6,8 @@ import Glibc
 public enum RedisServerMain {
     public static func run(arguments: [String]) -> Int32 {
         signal(SIGPIPE, SIG_IGN)
+        // SORT ... ALPHA collates with the environment's locale, as redis-server does.
+        setlocale(LC_COLLATE, "")
         if arguments.first == "-v" || arguments.first == "--version" {
             print("redis-uv v=\(redisUVVersion) (Redis \(redisCompatVersion) compatible)")
             return 0
