@@ -310,6 +310,37 @@ final class BlockingListTests: XCTestCase {
         XCTAssertEqual(t["zero"], "blocked_clients:0")
     }
 
+    /// INFO commandstats: a blocking command is one call whether it is served at once,
+    /// after waiting, or times out; one ending in an error when served is a failed call.
+    func testCommandStatsCountABlockingCommandOnce() throws {
+        func stat(_ c: RespConnection, _ name: String) throws -> String {
+            let info = String(decoding: try RespValue.parse(try c.call("INFO", "commandstats")).payload ?? [], as: UTF8.self)
+            guard let line = info.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_\(name):") }) else { return "none" }
+            // calls=N,usec=...,rejected_calls=N,failed_calls=N: the counts only.
+            return line.split(separator: ",").filter { !$0.contains("usec") }.joined(separator: ",")
+        }
+        let t = try onEachServer { s, t in
+            let w = try s.connect(), p = try s.connect()
+            _ = try p.call("CONFIG", "RESETSTAT")
+            try w.send(command: ["BLPOP", "s1", "0"])
+            pause()
+            _ = try p.call("RPUSH", "s1", "a")
+            _ = try w.readReply()
+            _ = try w.call("BLPOP", "s1", "0.05")
+            _ = try p.call("RPUSH", "s1", "b")
+            _ = try w.call("BLPOP", "s1", "0")
+            t.record("blpop", try stat(p, "blpop"))
+            try w.send(command: ["BLMOVE", "s2", "s3", "LEFT", "LEFT", "0"])
+            pause()
+            _ = try p.call("SET", "s3", "string")
+            _ = try p.call("RPUSH", "s2", "c")
+            t.record("wrongtype", try w.readReply())
+            t.record("blmove", try stat(p, "blmove"))
+        }
+        XCTAssertEqual(t["blpop"], "cmdstat_blpop:calls=3,rejected_calls=0,failed_calls=0")
+        XCTAssertEqual(t["blmove"], "cmdstat_blmove:calls=1,rejected_calls=0,failed_calls=1")
+    }
+
     /// A burst: many clients parked on a few keys, many pushes; every element is
     /// delivered exactly once and none is left behind.
     func testManyClientsEveryElementDeliveredOnce() throws {

@@ -146,13 +146,26 @@ extension Server {
                     let savedDB = c.db
                     c.db = db
                     c.reprocessingDeadline = state.deadlineMs
-                    call(c, state.command, state.argv.argv)
+                    reexecute(c, state.command, state.argv.argv)
                     c.reprocessingDeadline = nil
                     if c.blocked == nil && c.db === db { c.db = savedDB }
                     if c.blocked == nil { resumeAfterUnblock(c) }
                 }
             }
         }
+    }
+
+    /// Runs a parked command again. Redis counted the call (INFO commandstats calls,
+    /// total_commands_processed) when it blocked; serving it adds its time, and a failed
+    /// call if it ends in an error (a BLMOVE whose destination changed type), but it is
+    /// not another call (Redis's updateStatsOnUnblock).
+    private func reexecute(_ c: Client, _ cmd: RedisCommand, _ argv: Argv) {
+        c.lastCommand = cmd
+        let errorsBefore = stats.errorReplies
+        let start = cycleCount()
+        cmd.proc!(c, argv)
+        cmd.cycles &+= cycleCount() &- start
+        if stats.errorReplies > errorsBefore { cmd.failedCalls &+= 1 }
     }
 
     /// beforeSleep's part: clients unblocked since the last iteration run what they had
