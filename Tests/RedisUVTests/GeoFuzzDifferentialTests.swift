@@ -23,14 +23,9 @@ final class GeoFuzzDifferentialTests: XCTestCase {
         let ops = Int(env["GEO_FUZZ_OPS"] ?? "") ?? 3000
         rng = .init(state: UInt64(env["GEO_FUZZ_SEED"] ?? "") ?? 55)
 
-        let reference = try ServerProcess.start(.redisServer)
-        defer { reference.stop() }
-        let subject = try ServerProcess.start(.redisUV)
-        defer { subject.stop() }
-        let refs = [try reference.connect(), try reference.connect()]
-        let subs = [try subject.connect(), try subject.connect()]
-        _ = try refs[1].call("HELLO", "3")
-        _ = try subs[1].call("HELLO", "3")
+        let servers = try LockstepServers()
+        defer { servers.stop() }
+        let refs = servers.refs, subs = servers.subs
 
         var mismatches = 0
         func both(_ args: [String], conn: Int = 0) throws {

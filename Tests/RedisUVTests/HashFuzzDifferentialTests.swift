@@ -121,15 +121,10 @@ final class HashFuzzDifferentialTests: XCTestCase {
         let ops = Int(env["HASH_FUZZ_OPS"] ?? "") ?? 6000
         rng = SeededRandom(state: seed)
 
-        let reference = try ServerProcess.start(.redisServer)
-        defer { reference.stop() }
-        let subject = try ServerProcess.start(.redisUV)
-        defer { subject.stop() }
-        // A RESP2 and a RESP3 connection to each server.
-        let ref = [try reference.connect(), try reference.connect()]
-        let sub = [try subject.connect(), try subject.connect()]
-        _ = try ref[1].call("HELLO", "3")
-        _ = try sub[1].call("HELLO", "3")
+        let servers = try LockstepServers()
+        defer { servers.stop() }
+        let subject = servers.subject
+        let ref = servers.refs, sub = servers.subs
 
         var mismatches = 0
         var counts: [String: Int] = [:]

@@ -185,15 +185,10 @@ final class SortedSetFuzzDifferentialTests: XCTestCase {
         let ops = Int(env["ZSET_FUZZ_OPS"] ?? "") ?? 20000
         rng = SplitMix64(state: UInt64(env["ZSET_FUZZ_SEED"] ?? "") ?? 20260524)
 
-        let reference = try ServerProcess.start(.redisServer)
-        defer { reference.stop() }
-        let subject = try ServerProcess.start(.redisUV)
-        defer { subject.stop() }
-        // Connection 0 speaks RESP2, connection 1 RESP3.
-        let refs = [try reference.connect(), try reference.connect()]
-        let subs = [try subject.connect(), try subject.connect()]
-        _ = try refs[1].call("HELLO", "3")
-        _ = try subs[1].call("HELLO", "3")
+        let servers = try LockstepServers()
+        defer { servers.stop() }
+        let subject = servers.subject
+        let refs = servers.refs, subs = servers.subs
 
         var mismatches = 0
         var history: [String] = []
