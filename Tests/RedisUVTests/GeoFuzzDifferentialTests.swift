@@ -15,15 +15,10 @@ final class GeoFuzzDifferentialTests: XCTestCase {
     func fixed(_ d: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", d) }
 
     func testRandomGeoQueries() throws {
-        guard TestEnvironment.redisServerBinary != nil else {
-            harnessLog("SKIPPED: the geo fuzz test needs redis-server (apt-get install redis-server)")
-            throw XCTSkip("SKIPPED: the geo fuzz test needs redis-server in PATH")
-        }
-        let env = ProcessInfo.processInfo.environment
-        let ops = Int(env["GEO_FUZZ_OPS"] ?? "") ?? 3000
-        rng = .init(state: UInt64(env["GEO_FUZZ_SEED"] ?? "") ?? 55)
+        let (seed, ops) = LockstepServers.fuzzSettings("GEO", seed: 55, ops: 3000)
+        rng = .init(state: seed)
 
-        let servers = try LockstepServers()
+        let servers = try LockstepServers(for: "geo fuzz")
         defer { servers.stop() }
         let refs = servers.refs, subs = servers.subs
 

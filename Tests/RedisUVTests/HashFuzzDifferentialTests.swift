@@ -112,16 +112,10 @@ final class HashFuzzDifferentialTests: XCTestCase {
     }
 
     func testRandomHashOperations() throws {
-        guard TestEnvironment.redisServerBinary != nil else {
-            harnessLog("SKIPPED: the hash fuzz test needs redis-server (apt-get install redis-server)")
-            throw XCTSkip("SKIPPED: the hash fuzz test needs redis-server in PATH")
-        }
-        let env = TestEnvironment.environment
-        let seed = UInt64(env["HASH_FUZZ_SEED"] ?? "") ?? 20_261_124
-        let ops = Int(env["HASH_FUZZ_OPS"] ?? "") ?? 6000
+        let (seed, ops) = LockstepServers.fuzzSettings("HASH", seed: 20_261_124, ops: 6000)
         rng = SeededRandom(state: seed)
 
-        let servers = try LockstepServers()
+        let servers = try LockstepServers(for: "hash fuzz")
         defer { servers.stop() }
         let subject = servers.subject
         let ref = servers.refs, sub = servers.subs

@@ -133,16 +133,10 @@ final class ListFuzzDifferentialTests: XCTestCase {
     }
 
     func testRandomListOperations() throws {
-        guard TestEnvironment.redisServerBinary != nil else {
-            harnessLog("SKIPPED: the list fuzz test needs redis-server (apt-get install redis-server)")
-            throw XCTSkip("SKIPPED: the list fuzz test needs redis-server in PATH")
-        }
-        let env = TestEnvironment.environment
-        let seed = UInt64(env["LIST_FUZZ_SEED"] ?? "") ?? 20_261_124
-        let ops = Int(env["LIST_FUZZ_OPS"] ?? "") ?? 8000
+        let (seed, ops) = LockstepServers.fuzzSettings("LIST", seed: 20_261_124, ops: 8000)
         rng = SeededRandom(state: seed)
 
-        let servers = try LockstepServers()
+        let servers = try LockstepServers(for: "list fuzz")
         defer { servers.stop() }
         let subject = servers.subject
         let ref = servers.refs, sub = servers.subs

@@ -116,16 +116,10 @@ final class SetFuzzDifferentialTests: XCTestCase {
     }
 
     func testRandomSetOperations() throws {
-        guard TestEnvironment.redisServerBinary != nil else {
-            harnessLog("SKIPPED: the set fuzz test needs redis-server (apt-get install redis-server)")
-            throw XCTSkip("SKIPPED: the set fuzz test needs redis-server in PATH")
-        }
-        let env = TestEnvironment.environment
-        let seed = UInt64(env["SET_FUZZ_SEED"] ?? "") ?? 20_261_124
-        let ops = Int(env["SET_FUZZ_OPS"] ?? "") ?? 6000
+        let (seed, ops) = LockstepServers.fuzzSettings("SET", seed: 20_261_124, ops: 6000)
         rng = SeededRandom(state: seed)
 
-        let servers = try LockstepServers()
+        let servers = try LockstepServers(for: "set fuzz")
         defer { servers.stop() }
         let subject = servers.subject
         let ref = servers.refs, sub = servers.subs

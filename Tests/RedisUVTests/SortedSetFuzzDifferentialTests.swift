@@ -177,15 +177,10 @@ final class SortedSetFuzzDifferentialTests: XCTestCase {
     }
 
     func testRandomSortedSetCommands() throws {
-        guard TestEnvironment.redisServerBinary != nil else {
-            harnessLog("SKIPPED: the sorted set fuzz test needs redis-server (apt-get install redis-server)")
-            throw XCTSkip("SKIPPED: the sorted set fuzz test needs redis-server in PATH")
-        }
-        let env = ProcessInfo.processInfo.environment
-        let ops = Int(env["ZSET_FUZZ_OPS"] ?? "") ?? 20000
-        rng = SplitMix64(state: UInt64(env["ZSET_FUZZ_SEED"] ?? "") ?? 20260524)
+        let (seed, ops) = LockstepServers.fuzzSettings("ZSET", seed: 20260524, ops: 20000)
+        rng = SplitMix64(state: seed)
 
-        let servers = try LockstepServers()
+        let servers = try LockstepServers(for: "sorted set fuzz")
         defer { servers.stop() }
         let subject = servers.subject
         let refs = servers.refs, subs = servers.subs
