@@ -14,6 +14,9 @@ final class Client {
         static let inputPaused = Flags(rawValue: 1 << 3)
         static let noEvict = Flags(rawValue: 1 << 4)
         static let closed = Flags(rawValue: 1 << 5)
+        /// The client may not block (Redis's CLIENT_DENY_BLOCKING): set while EXEC runs
+        /// its queued commands, so BLPOP, XREAD BLOCK... answer as if they timed out.
+        static let denyBlocking = Flags(rawValue: 1 << 6)
     }
 
     let id: Int
