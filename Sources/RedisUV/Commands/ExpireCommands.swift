@@ -124,7 +124,7 @@ enum ExpireCommands {
     /// absolute expire time), never negative. Seconds are rounded to the nearest.
     static func ttlGeneric(_ c: Client, _ argv: Argv, milliseconds: Bool, absolute: Bool) {
         let now = c.server.cachedTimeMs
-        guard let e = c.db.lookupReadNoTouch(argv[1], now: now) else {
+        guard let e = c.lookupReadNoTouch(argv[1]) else {
             c.addReplyInt(-2)
             return
         }

@@ -45,16 +45,15 @@ enum KeyspaceCommands {
 
     /// Counts every argument that exists, repeats included.
     static func exists(_ c: Client, _ argv: Argv) {
-        let now = c.server.cachedTimeMs
         var count = 0
-        for j in 1..<argv.count where c.db.lookupReadNoTouch(argv[j], now: now) != nil {
+        for j in 1..<argv.count where c.lookupReadNoTouch(argv[j]) != nil {
             count += 1
         }
         c.addReplyInt(count)
     }
 
     static func type(_ c: Client, _ argv: Argv) {
-        let e = c.db.lookupReadNoTouch(argv[1], now: c.server.cachedTimeMs)
+        let e = c.lookupReadNoTouch(argv[1])
         c.addReplyStatus(typeName(e))
     }
 

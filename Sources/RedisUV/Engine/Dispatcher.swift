@@ -59,6 +59,8 @@ extension Server {
             c.addReplyError("-NOAUTH Authentication required.")
             return
         }
+        // Pub/Sub: a RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET.
+        if c.pubsub != nil && rejectInSubscribedContext(c, cmd) { return }
         call(c, cmd, argv)
     }
 
