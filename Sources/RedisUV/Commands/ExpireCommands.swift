@@ -107,8 +107,12 @@ enum ExpireCommands {
         if when <= c.server.cachedTimeMs {
             // Redis's checkAlreadyExpired: a time in the past is a DEL.
             c.db.delete(entry: e)
+            c.server.signalModifiedKey(c.db, key)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
         } else {
             c.db.setExpire(e, at: when)
+            c.server.signalModifiedKey(c.db, key)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "expire", key, c.db.id)
         }
         c.noteWrite()
         c.addReplyInt(1)
@@ -144,6 +148,8 @@ enum ExpireCommands {
             c.addReplyInt(0)
             return
         }
+        c.server.signalModifiedKey(c.db, argv[1])
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "persist", argv[1], c.db.id)
         c.noteWrite()
         c.addReplyInt(1)
     }

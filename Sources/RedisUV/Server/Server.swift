@@ -56,6 +56,7 @@ final class Server {
         for i in 0..<config.databases {
             dbs.append(Database(id: i, seed: hashSeed, stats: stats.keyspace))
         }
+        for db in dbs { db.server = self }
         // INFO used_memory_startup / used_memory_peak start from here.
         stats.usedMemoryStartup = MemoryStats.usedMemory()
         stats.usedMemoryPeak = stats.usedMemoryStartup
