@@ -15,9 +15,9 @@ import Glibc
 final class PubSubChannel {
     let name: [UInt8]
     let hash: UInt64
-    /// In subscription order. Strong references: a client leaves every channel before it
-    /// is forgotten (Server.forgetClient).
-    var subscribers: [Client] = []
+    /// In subscription order. Not retained (publishing walks these without reference
+    /// counting): a client leaves every channel before it is forgotten (Server.forgetClient).
+    var subscribers: [Subscriber] = []
     /// The next channel whose name has the same 64-bit hash (practically never set).
     var sameHash: PubSubChannel?
 
@@ -25,6 +25,11 @@ final class PubSubChannel {
         self.name = name
         self.hash = hash
     }
+}
+
+/// A subscribed client, held without a reference count.
+struct Subscriber {
+    unowned(unsafe) let client: Client
 }
 
 /// Channels by name. Looked up by the argument bytes without building a key: a Swift
@@ -190,8 +195,8 @@ extension Server {
         case .pattern: ch = pubsub.patterns.findOrInsert(name)
         case .shard: ch = pubsub.shardChannels.findOrInsert(name)
         }
-        if !ch.subscribers.contains(where: { $0 === c }) {
-            ch.subscribers.append(c)
+        if !ch.subscribers.contains(where: { $0.client === c }) {
+            ch.subscribers.append(Subscriber(client: c))
             switch kind {
             case .channel: ps.channels.append(ch)
             case .pattern: ps.patterns.append(ch)
@@ -212,7 +217,7 @@ extension Server {
     func pubsubUnsubscribe(_ c: Client, _ name: UnsafeRawBufferPointer, _ kind: PubSubKind, notify: Bool) -> Bool {
         var removed = false
         if let ps = c.pubsub, let ch = map(kind).find(name),
-           let i = ch.subscribers.firstIndex(where: { $0 === c }) {
+           let i = ch.subscribers.firstIndex(where: { $0.client === c }) {
             removed = true
             ch.subscribers.remove(at: i)
             switch kind {
@@ -305,7 +310,7 @@ extension Server {
             let body = state.body.bytes
             for sub in ch.subscribers {
                 receivers &+= 1
-                deliver(sub, header: "3\r\n", body, nil, publisher)
+                deliver(sub.client, header: "3\r\n", body, nil, publisher)
             }
         }
         if shard || state.patterns.isEmpty { return receivers }
@@ -326,7 +331,7 @@ extension Server {
             let tail = state.tail.bytes
             for sub in pat.subscribers {
                 receivers &+= 1
-                deliver(sub, header: "4\r\n", head, tail, publisher)
+                deliver(sub.client, header: "4\r\n", head, tail, publisher)
             }
         }
         return receivers
