@@ -29,7 +29,9 @@ final class PubSubChannel {
 
 /// A subscribed client, held without a reference count.
 struct Subscriber {
-    unowned(unsafe) let client: Client
+    let ref: Unmanaged<Client>
+    init(client: Client) { ref = .passUnretained(client) }
+    @inline(__always) var client: Client { ref.takeUnretainedValue() }
 }
 
 /// Channels by name. Looked up by the argument bytes without building a key: a Swift
@@ -310,7 +312,7 @@ extension Server {
             let body = state.body.bytes
             for sub in ch.subscribers {
                 receivers &+= 1
-                deliver(sub.client, header: "3\r\n", body, nil, publisher)
+                sub.ref._withUnsafeGuaranteedRef { deliver($0, header: "3\r\n", body, nil, publisher) }
             }
         }
         if shard || state.patterns.isEmpty { return receivers }
@@ -331,7 +333,7 @@ extension Server {
             let tail = state.tail.bytes
             for sub in pat.subscribers {
                 receivers &+= 1
-                deliver(sub.client, header: "4\r\n", head, tail, publisher)
+                sub.ref._withUnsafeGuaranteedRef { deliver($0, header: "4\r\n", head, tail, publisher) }
             }
         }
         return receivers
