@@ -16,10 +16,9 @@ extension Server {
     /// command after it, whatever that command turns out to be.
     @inline(__always)
     private func applyReplyMode(_ c: Client, since outBefore: Int) {
-        if c.replyOff || c.replySkip {
-            c.out.count = outBefore
-            keepSilencedPushes(c)  // pub/sub pushes are sent whatever the reply mode
-        }
+        if c.replyOff || c.replySkip { c.out.count = outBefore }
+        // Pub/sub pushes set aside while replies were off go out all the same.
+        if pubsub.silenced.count != 0 { keepSilencedPushes(c) }
         if c.replySkip || c.replySkipNext {
             c.replySkip = c.replySkipNext
             c.replySkipNext = false

@@ -284,11 +284,11 @@ extension Server {
         c.out.count = mark
     }
 
-    /// Called once an executing client's replies were dropped (CLIENT REPLY OFF/SKIP):
-    /// its pub/sub pushes go out all the same, as in Redis 7.0.15.
-    @inline(__always)
+    /// Called after every command that set pushes aside (processCommand checks the count,
+    /// so nothing lingers for another client): its replies were dropped (CLIENT REPLY
+    /// OFF/SKIP), its pub/sub pushes go out all the same, as in Redis 7.0.15.
+    @inline(never)
     func keepSilencedPushes(_ c: Client) {
-        if pubsub.silenced.count == 0 { return }
         c.out.append(pubsub.silenced.bytes)
         pubsub.silenced.count = 0
     }
