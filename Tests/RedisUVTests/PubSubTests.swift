@@ -252,4 +252,25 @@ final class PubSubTests: XCTestCase {
             "*4\r\n$8\r\npmessage\r\n$10\r\n__key*__:*\r\n$22\r\n__keyevent@2__:keymiss\r\n$4\r\ngone\r\n")
         XCTAssertEqual(t["no events"], "")
     }
+
+    func testWriteCommandEventsInKeyspaceThenKeyeventOrder() throws {
+        let t = try onEachServer { s, t in
+            let sub = try s.connect(), c = try s.connect()
+            _ = try sub.call("HELLO", "3")
+            try sub.send(command: ["SUBSCRIBE", "__keyspace@0__:k", "__keyevent@0__:expired"])
+            _ = try sub.readReply()
+            _ = try sub.readReply()
+            t.record("config", try c.call("CONFIG", "SET", "notify-keyspace-events", "KEA"))
+            _ = try c.call("SET", "k", "v")
+            _ = try c.call("PEXPIRE", "k", "50")
+            pause(400)
+            _ = try c.call("GET", "k")
+            t.record("events", try sub.readAvailable(timeout: 0.3))
+        }
+        XCTAssertEqual(t["events"],
+            ">3\r\n$7\r\nmessage\r\n$16\r\n__keyspace@0__:k\r\n$3\r\nset\r\n" +
+            ">3\r\n$7\r\nmessage\r\n$16\r\n__keyspace@0__:k\r\n$6\r\nexpire\r\n" +
+            ">3\r\n$7\r\nmessage\r\n$16\r\n__keyspace@0__:k\r\n$7\r\nexpired\r\n" +
+            ">3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$1\r\nk\r\n")
+    }
 }

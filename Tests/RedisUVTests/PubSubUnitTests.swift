@@ -66,4 +66,27 @@ final class PubSubUnitTests: InProcessTestCase {
         XCTAssertEqual(run("PUBSUB", "CHANNELS"), "*0\r\n")
         XCTAssertEqual(run("PUBSUB", "NUMPAT"), ":0\r\n")
     }
+
+    func testPubsubClassLimitAppliesOnlyWhileSubscribed() {
+        run("CONFIG", "SET", "client-output-buffer-limit", "pubsub 1000 0 0")
+        let sub = subscriber("SUBSCRIBE", "ch")
+        XCTAssertEqual(sub.type, .pubsub)
+        let big = String(repeating: "x", count: 600)
+        run("PUBLISH", "ch", big)
+        XCTAssertFalse(sub.flags.contains(.closeASAP))
+        XCTAssertEqual(run("PUBLISH", "ch", big), ":1\r\n")
+        XCTAssertTrue(sub.flags.contains(.closeASAP), "past the pubsub hard limit")
+        // A condemned subscriber still counts as a receiver but gets nothing more.
+        let held = sub.out.count
+        XCTAssertEqual(run("PUBLISH", "ch", "more"), ":1\r\n")
+        XCTAssertEqual(sub.out.count, held)
+        // The same backlog on a client that left pub/sub is judged by the normal class (no limit).
+        let other = subscriber("SUBSCRIBE", "x")
+        let unsub = OwnedArgv([Array("UNSUBSCRIBE".utf8)])
+        server.processCommand(other, unsub.argv)
+        XCTAssertEqual(other.type, .normal)
+        other.out.append(Array(repeating: 0x61, count: 5000))
+        server.checkOutputLimits(other)
+        XCTAssertFalse(other.flags.contains(.closeASAP))
+    }
 }

@@ -65,11 +65,11 @@ enum PubSubCommands {
     }
 
     static func publish(_ c: Client, _ argv: Argv) {
-        c.addReplyInt(c.server.publishMessage(argv[1], argv[2]))
+        c.addReplyInt(c.server.publishMessage(argv[1], argv[2], publisher: c))
     }
 
     static func spublish(_ c: Client, _ argv: Argv) {
-        c.addReplyInt(c.server.publishMessage(argv[1], argv[2], shard: true))
+        c.addReplyInt(c.server.publishMessage(argv[1], argv[2], shard: true, publisher: c))
     }
 
     // MARK: PUBSUB

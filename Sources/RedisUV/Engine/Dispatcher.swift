@@ -17,6 +17,8 @@ extension Server {
     @inline(__always)
     private func applyReplyMode(_ c: Client, since outBefore: Int) {
         if c.replyOff || c.replySkip { c.out.count = outBefore }
+        // Pub/sub pushes set aside while replies were off go out all the same.
+        if pubsub.silenced.count != 0 { keepSilencedPushes(c) }
         if c.replySkip || c.replySkipNext {
             c.replySkip = c.replySkipNext
             c.replySkipNext = false

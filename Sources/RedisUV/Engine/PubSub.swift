@@ -15,9 +15,9 @@ import Glibc
 final class PubSubChannel {
     let name: [UInt8]
     let hash: UInt64
-    /// In subscription order. Strong references: a client leaves every channel before it
-    /// is forgotten (Server.forgetClient).
-    var subscribers: [Client] = []
+    /// In subscription order. Not retained (publishing walks these without reference
+    /// counting): a client leaves every channel before it is forgotten (Server.forgetClient).
+    var subscribers: [Subscriber] = []
     /// The next channel whose name has the same 64-bit hash (practically never set).
     var sameHash: PubSubChannel?
 
@@ -25,6 +25,13 @@ final class PubSubChannel {
         self.name = name
         self.hash = hash
     }
+}
+
+/// A subscribed client, held without a reference count.
+struct Subscriber {
+    let ref: Unmanaged<Client>
+    init(client: Client) { ref = .passUnretained(client) }
+    @inline(__always) var client: Client { ref.takeUnretainedValue() }
 }
 
 /// Channels by name. Looked up by the argument bytes without building a key: a Swift
@@ -91,6 +98,10 @@ final class PubSubState {
     var tail = ByteBuffer()
     /// A keyspace notification's channel name.
     var eventChannel = ByteBuffer()
+    /// Pushes made to the executing client while its replies are off or skipped: Redis
+    /// 7.0.15 still sends them (CLIENT_PUSHING), so they are set aside here and put back
+    /// after the command's replies are dropped (Server.keepSilencedPushes).
+    var silenced = ByteBuffer()
 
     init(seed: UInt64) {
         channels = PubSubChannelMap(seed: seed)
@@ -102,6 +113,7 @@ final class PubSubState {
         body.release()
         tail.release()
         eventChannel.release()
+        silenced.release()
     }
 }
 
@@ -185,18 +197,20 @@ extension Server {
         case .pattern: ch = pubsub.patterns.findOrInsert(name)
         case .shard: ch = pubsub.shardChannels.findOrInsert(name)
         }
-        if !ch.subscribers.contains(where: { $0 === c }) {
-            ch.subscribers.append(c)
+        if !ch.subscribers.contains(where: { $0.client === c }) {
+            ch.subscribers.append(Subscriber(client: c))
             switch kind {
             case .channel: ps.channels.append(ch)
             case .pattern: ps.patterns.append(ch)
             case .shard: ps.shardChannels.append(ch)
             }
         }
+        let mark = c.out.count
         c.addPushHeader3()
         c.out.append(kind.subscribeWord)
         c.addReplyBulk(name)
         c.addReplyInt(c.subscriptionCount(kind))
+        if c.replyOff || c.replySkip { silence(c, from: mark) }
     }
 
     /// Redis's pubsubUnsubscribeChannel / pubsubUnsubscribePattern: removes the
@@ -205,7 +219,7 @@ extension Server {
     func pubsubUnsubscribe(_ c: Client, _ name: UnsafeRawBufferPointer, _ kind: PubSubKind, notify: Bool) -> Bool {
         var removed = false
         if let ps = c.pubsub, let ch = map(kind).find(name),
-           let i = ch.subscribers.firstIndex(where: { $0 === c }) {
+           let i = ch.subscribers.firstIndex(where: { $0.client === c }) {
             removed = true
             ch.subscribers.remove(at: i)
             switch kind {
@@ -222,10 +236,12 @@ extension Server {
             }
         }
         if notify {
+            let mark = c.out.count
             c.addPushHeader3()
             c.out.append(kind.unsubscribeWord)
             c.addReplyBulk(name)
             c.addReplyInt(c.subscriptionCount(kind))
+            if c.replyOff || c.replySkip { silence(c, from: mark) }
         }
         return removed
     }
@@ -238,10 +254,12 @@ extension Server {
             ch.name.withUnsafeBytes { _ = pubsubUnsubscribe(c, $0, kind, notify: notify) }
         }
         if notify && list.isEmpty {
+            let mark = c.out.count
             c.addPushHeader3()
             c.out.append(kind.unsubscribeWord)
             c.addReplyNull()
             c.addReplyInt(c.subscriptionCount(kind))
+            if c.replyOff || c.replySkip { silence(c, from: mark) }
         }
     }
 
@@ -259,13 +277,31 @@ extension Server {
         c.pubsub = nil
     }
 
+    /// Moves what the executing client was just pushed (from `mark` on) aside, so CLIENT
+    /// REPLY OFF/SKIP does not drop it.
+    private func silence(_ c: Client, from mark: Int) {
+        pubsub.silenced.append(UnsafeRawBufferPointer(start: c.out.base! + mark, count: c.out.count - mark))
+        c.out.count = mark
+    }
+
+    /// Called after every command that set pushes aside (processCommand checks the count,
+    /// so nothing lingers for another client): its replies were dropped (CLIENT REPLY
+    /// OFF/SKIP), its pub/sub pushes go out all the same, as in Redis 7.0.15.
+    @inline(never)
+    func keepSilencedPushes(_ c: Client) {
+        c.out.append(pubsub.silenced.bytes)
+        pubsub.silenced.count = 0
+    }
+
     // MARK: publishing
 
     /// Redis's pubsubPublishMessage: delivers to the channel's subscribers, then (not for
     /// shard channels) to the subscribers of every matching pattern. Returns the number
     /// of deliveries. Each message's bytes are built once; a subscriber gets them with a
     /// `*`/`>` header for its protocol, one copy.
-    func publishMessage(_ channel: UnsafeRawBufferPointer, _ message: UnsafeRawBufferPointer, shard: Bool = false) -> Int {
+    /// `publisher` is the client running PUBLISH, which may be one of the subscribers.
+    func publishMessage(_ channel: UnsafeRawBufferPointer, _ message: UnsafeRawBufferPointer, shard: Bool = false,
+                        publisher: Client? = nil) -> Int {
         var receivers = 0
         let state = pubsub
         if let ch = shard ? state.shardChannels.find(channel) : state.channels.find(channel) {
@@ -276,7 +312,7 @@ extension Server {
             let body = state.body.bytes
             for sub in ch.subscribers {
                 receivers &+= 1
-                deliver(sub, header: "3\r\n", body, nil)
+                sub.ref._withUnsafeGuaranteedRef { deliver($0, header: "3\r\n", body, nil, publisher) }
             }
         }
         if shard || state.patterns.isEmpty { return receivers }
@@ -297,21 +333,24 @@ extension Server {
             let tail = state.tail.bytes
             for sub in pat.subscribers {
                 receivers &+= 1
-                deliver(sub, header: "4\r\n", head, tail)
+                sub.ref._withUnsafeGuaranteedRef { deliver($0, header: "4\r\n", head, tail, publisher) }
             }
         }
         return receivers
     }
 
     @inline(__always)
-    private func deliver(_ sub: Client, header: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer?) {
-        // A client already condemned by its output limit gets nothing more (Redis's
-        // prepareClientToWrite refuses CLIENT_CLOSE_ASAP clients), but still counts.
-        if sub.flags.contains(.closeASAP) { return }
+    private func deliver(_ sub: Client, header: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer?,
+                         _ publisher: Client?) {
+        // A client that is closing gets nothing more (Redis's prepareClientToWrite refuses
+        // CLIENT_CLOSE_ASAP and CLIENT_CLOSE_AFTER_REPLY clients), but still counts.
+        if sub.flags.contains(.closeASAP) || sub.flags.contains(.closeAfterReply) { return }
+        let mark = sub.out.count
         sub.out.append(byte: sub.resp == 2 ? UInt8(ascii: "*") : UInt8(ascii: ">"))
         sub.out.append(header)
         sub.out.append(a)
         if let b { sub.out.append(b) }
+        if sub === publisher && (sub.replyOff || sub.replySkip) { silence(sub, from: mark) }
         scheduleWrite(sub)
         checkOutputLimits(sub)
     }
