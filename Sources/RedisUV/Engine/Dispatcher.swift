@@ -17,6 +17,8 @@ extension Server {
     @inline(__always)
     private func applyReplyMode(_ c: Client, since outBefore: Int) {
         if c.replyOff || c.replySkip { c.out.count = outBefore }
+        // Pub/sub pushes set aside while replies were off go out all the same.
+        if pubsub.silenced.count != 0 { keepSilencedPushes(c) }
         if c.replySkip || c.replySkipNext {
             c.replySkip = c.replySkipNext
             c.replySkipNext = false
@@ -59,6 +61,8 @@ extension Server {
             c.addReplyError("-NOAUTH Authentication required.")
             return
         }
+        // Pub/Sub: a RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET.
+        if c.pubsub != nil && rejectInSubscribedContext(c, cmd) { return }
         call(c, cmd, argv)
     }
 

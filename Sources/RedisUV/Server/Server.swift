@@ -11,6 +11,8 @@ final class Server {
     let stats = ServerStats()
     /// Clients parked on keys and keys ready to serve them (Engine/Blocking.swift).
     let blocking = BlockingState()
+    /// Channels, patterns and their subscribers (Engine/PubSub.swift).
+    let pubsub: PubSubState
     let commands: CommandTable
     /// Connected clients by id, in connection order for CLIENT LIST.
     private(set) var clients: [Int: Client] = [:]
@@ -43,6 +45,7 @@ final class Server {
         self.log = log
         self.commands = CommandTable(implementations: CommandRegistry.implementations)
         self.hashSeed = UInt64.random(in: 0...UInt64.max)
+        self.pubsub = PubSubState(seed: hashSeed)
         let now = wallClockMs()
         self.cachedTimeMs = now
         self.startTimeMs = now
@@ -53,6 +56,7 @@ final class Server {
         for i in 0..<config.databases {
             dbs.append(Database(id: i, seed: hashSeed, stats: stats.keyspace))
         }
+        for db in dbs { db.server = self }
         // INFO used_memory_startup / used_memory_peak start from here.
         stats.usedMemoryStartup = MemoryStats.usedMemory()
         stats.usedMemoryPeak = stats.usedMemoryStartup
@@ -77,6 +81,7 @@ final class Server {
     /// Called by the transport once the client is gone for good.
     func forgetClient(_ c: Client) {
         if c.blocked != nil { unblockClient(c) }
+        if c.pubsub != nil { pubsubUnsubscribeEverything(c) }
         clients.removeValue(forKey: c.id)
         c.flags.insert(.closed)
     }
@@ -122,12 +127,13 @@ final class Server {
             db.needsShrinkCheck = false
         }
         if config.timeout > 0 { closeIdleClients() }
+        pubsubCron()
         if shutdownRequested { loop?.stop() }
     }
 
     private func closeIdleClients() {
         let limit = Int64(config.timeout) * 1000
-        for c in clients.values where cachedTimeMs - c.lastInteraction > limit {
+        for c in clients.values where cachedTimeMs - c.lastInteraction > limit && c.pubsub == nil {  // subscribers are exempt, as in Redis
             log.verbose("Closing idle client")
             c.connection?.close()
         }
