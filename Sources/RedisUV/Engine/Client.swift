@@ -81,6 +81,15 @@ final class Client {
         out.release()
     }
 
+    // MARK: MULTI/EXEC/WATCH (Engine/Multi.swift)
+    /// The transaction being queued; non-nil between MULTI and EXEC/DISCARD (Redis's
+    /// CLIENT_MULTI).
+    var mstate: MultiState? = nil
+    /// A watched key was touched: the next EXEC fails (Redis's CLIENT_DIRTY_CAS).
+    var dirtyCAS = false
+    /// The keys this client watches (Redis's c->watched_keys).
+    var watchedKeys: [WatchedKey] = []
+
     /// Bytes waiting to be written: buffered here plus handed to the transport.
     @inline(__always) var pendingOutputBytes: Int { out.count &+ outputInFlight }
     /// Bytes the transport is still writing (kept up to date by Connection).

@@ -29,6 +29,7 @@ extension Server {
         guard var cmd = commands.lookup(argv[0]) else {
             c.lastCommand = nil
             rejectUnknownCommand(c, argv)
+            flagTransaction(c)
             return
         }
         if cmd.isContainer {
@@ -36,7 +37,7 @@ extension Server {
                 guard let sub = cmd.subcommand(argv[1]) else {
                     c.lastCommand = nil
                     let sname = String(decoding: argv[1].prefix(128), as: UTF8.self)
-                    c.addReplyError("unknown subcommand '\(sname)'. Try \(argv.string(0).uppercased()) HELP.")
+                    rejectCommand(c, nil, "unknown subcommand '\(sname)'. Try \(argv.string(0).uppercased()) HELP.")
                     return
                 }
                 cmd = sub
@@ -45,20 +46,21 @@ extension Server {
         // Redis sets lastcmd as soon as the lookup succeeds, before any rejection.
         c.lastCommand = cmd
         if !cmd.arityAccepts(argv.count) || cmd.proc == nil {
-            cmd.rejectedCalls &+= 1
-            c.addReplyError("wrong number of arguments for '\(cmd.fullName)' command")
+            rejectCommand(c, cmd, "wrong number of arguments for '\(cmd.fullName)' command")
             return
         }
         // DEBUG and MODULE need enable-debug-command / enable-module-command.
         if cmd.flags.contains(.protected) && DebugCommand.rejectProtected(c, cmd) {
             cmd.rejectedCalls &+= 1
+            flagTransaction(c)
             return
         }
         if !c.authenticated && !cmd.flags.contains(.noAuth) {
-            cmd.rejectedCalls &+= 1
-            c.addReplyError("-NOAUTH Authentication required.")
+            rejectCommand(c, cmd, "-NOAUTH Authentication required.")
             return
         }
+        // MULTI: the command is refused or queued instead of run (Engine/Multi.swift).
+        if c.mstate != nil && queueIfInMulti(c, cmd, argv) { return }
         call(c, cmd, argv)
     }
 
@@ -66,7 +68,8 @@ extension Server {
     @inline(__always)
     func call(_ c: Client, _ cmd: RedisCommand, _ argv: Argv) {
         c.lastCommand = cmd
-        let errorsBefore = stats.errorReplies
+        let watches = self.watches
+        watches.errorsAfterLastCall = stats.errorReplies
         let start = cycleCount()
         cmd.proc!(c, argv)  // not .unsafelyUnwrapped: that generic getter re-wraps the closure (an allocation per call)
         // INFO commandstats and total_commands_processed count executed commands only,
@@ -74,7 +77,10 @@ extension Server {
         cmd.cycles &+= cycleCount() &- start
         stats.totalCommands &+= 1
         cmd.calls &+= 1
-        if stats.errorReplies > errorsBefore { cmd.failedCalls &+= 1 }  // (CONFIG RESETSTAT may lower it)
+        // Failed when it replied an error itself: errors of the commands an EXEC ran were
+        // counted for them, not for EXEC (the mark moves after each nested call).
+        if stats.errorReplies > watches.errorsAfterLastCall { cmd.failedCalls &+= 1 }  // (CONFIG RESETSTAT may lower it)
+        watches.errorsAfterLastCall = stats.errorReplies
     }
 
     private func rejectUnknownCommand(_ c: Client, _ argv: Argv) {

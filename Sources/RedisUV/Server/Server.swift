@@ -11,6 +11,8 @@ final class Server {
     let stats = ServerStats()
     /// Clients parked on keys and keys ready to serve them (Engine/Blocking.swift).
     let blocking = BlockingState()
+    /// WATCH bookkeeping (Engine/Multi.swift).
+    let watches = WatchState()
     let commands: CommandTable
     /// Connected clients by id, in connection order for CLIENT LIST.
     private(set) var clients: [Int: Client] = [:]
@@ -77,6 +79,7 @@ final class Server {
     /// Called by the transport once the client is gone for good.
     func forgetClient(_ c: Client) {
         if c.blocked != nil { unblockClient(c) }
+        freeClientMultiState(c)
         clients.removeValue(forKey: c.id)
         c.flags.insert(.closed)
     }
