@@ -102,12 +102,13 @@ extension Server {
     }
 
     /// A command refused before it ran (Redis's rejectCommand): the transaction, if any,
-    /// is flagged so EXEC aborts, and a refused EXEC aborts it right away.
+    /// is flagged so EXEC aborts, and a refused EXEC answers EXECABORT (in or out of
+    /// MULTI, as Redis does).
     func rejectCommand(_ c: Client, _ cmd: RedisCommand?, _ message: String) {
         flagTransaction(c)
         if let cmd {
             cmd.rejectedCalls &+= 1
-            if c.mstate != nil && cmd.spec.name == "exec" {
+            if cmd.spec.name == "exec" {
                 execCommandAbort(c, message)
                 return
             }
