@@ -90,8 +90,9 @@ extension Server {
         default:
             break
         }
-        // Redis does not keep commands of a transaction that is already aborted.
-        if !ms.dirtyExec {
+        // Redis does not keep commands of a transaction already bound to fail (an error
+        // while queueing, or a watched key touched).
+        if !ms.dirtyExec && !c.dirtyCAS {
             var bytes = 0
             for i in 0..<argv.count { bytes &+= argv[i].count &+ 8 }
             ms.argvBytes &+= bytes
