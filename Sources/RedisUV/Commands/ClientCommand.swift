@@ -294,9 +294,8 @@ enum ClientType: Equatable {
 }
 
 extension Client {
-    /// Redis's getClientType. Every connection is a normal client for now: there is no
-    /// replication and no Pub/Sub mode yet to put one in another class.
-    var type: ClientType { .normal }
+    /// Redis's getClientType: pubsub while subscribed to anything (no replication yet).
+    var type: ClientType { pubsub != nil ? .pubsub : .normal }
 
     /// Redis's clientSetNameOrReply: an empty name clears it; otherwise only printable
     /// ASCII without spaces ('!'...'~'), so CLIENT LIST lines stay splittable on spaces.
@@ -316,6 +315,7 @@ extension Client {
     /// Redis's CLIENT LIST flags letters, in Redis's order; "N" when none applies.
     var flagLetters: String {
         var s = ""
+        if pubsub != nil { s += "P" }
         if mstate != nil { s += "x" }
         if blocked != nil { s += "b" }
         if dirtyCAS { s += "d" }
@@ -359,9 +359,9 @@ extension Client {
             "idle=\(now - lastInteraction / 1000)",
             "flags=\(flagLetters)",
             "db=\(db.id)",
-            "sub=0",
-            "psub=0",
-            "ssub=0",
+            "sub=\(pubsub?.channels.count ?? 0)",
+            "psub=\(pubsub?.patterns.count ?? 0)",
+            "ssub=\(pubsub?.shardChannels.count ?? 0)",
             "multi=\(multiCountForInfo)",
             "qbuf=\(query.count)",
             "qbuf-free=\(query.capacity - query.count)",

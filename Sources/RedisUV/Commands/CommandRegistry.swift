@@ -20,5 +20,6 @@ enum CommandRegistry {
             + SortCommand.table
             + ListCommands.table
             + TransactionCommands.table
+            + PubSubCommands.table
     }
 }

@@ -13,14 +13,16 @@ enum ConnectionCommands {
     ]
 
     /// Redis's pingCommand. Arity is -1, so the "at most one argument" rule is checked here.
-    /// (A RESP2 client in Pub/Sub mode gets ["pong", msg] instead; that branch belongs with
-    /// SUBSCRIBE, which is not implemented yet.)
+    /// A RESP2 client in Pub/Sub mode gets ["pong", msg] instead (msg "" by default).
     static func ping(_ c: Client, _ argv: Argv) {
         if argv.count > 2 {
             c.addReplyError("wrong number of arguments for 'ping' command")
             return
         }
-        if argv.count == 1 {
+        if c.pubsub != nil && c.resp == 2 {
+            c.addReplyRaw("*2\r\n$4\r\npong\r\n")
+            if argv.count == 1 { c.addReplyRaw("$0\r\n\r\n") } else { c.addReplyBulk(argv[1]) }
+        } else if argv.count == 1 {
             c.addReplyRaw("+PONG\r\n")
         } else {
             c.addReplyBulk(argv[1])
@@ -135,6 +137,7 @@ enum ConnectionCommands {
         c.name = nil
         c.replyOff = false
         c.replySkipNext = false
+        c.server.pubsubUnsubscribeEverything(c)
         c.addReplyStatus("RESET")
     }
 }

@@ -107,8 +107,12 @@ enum ExpireCommands {
         if when <= c.server.cachedTimeMs {
             // Redis's checkAlreadyExpired: a time in the past is a DEL.
             c.db.delete(entry: e)
+            c.server.signalModifiedKey(c.db, key)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
         } else {
             c.db.setExpire(e, at: when)
+            c.server.signalModifiedKey(c.db, key)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "expire", key, c.db.id)
         }
         c.noteWrite()
         c.addReplyInt(1)
@@ -120,7 +124,7 @@ enum ExpireCommands {
     /// absolute expire time), never negative. Seconds are rounded to the nearest.
     static func ttlGeneric(_ c: Client, _ argv: Argv, milliseconds: Bool, absolute: Bool) {
         let now = c.server.cachedTimeMs
-        guard let e = c.db.lookupReadNoTouch(argv[1], now: now) else {
+        guard let e = c.lookupReadNoTouch(argv[1]) else {
             c.addReplyInt(-2)
             return
         }
@@ -144,6 +148,8 @@ enum ExpireCommands {
             c.addReplyInt(0)
             return
         }
+        c.server.signalModifiedKey(c.db, argv[1])
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "persist", argv[1], c.db.id)
         c.noteWrite()
         c.addReplyInt(1)
     }

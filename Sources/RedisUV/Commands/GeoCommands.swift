@@ -202,6 +202,16 @@ enum GeoCommands {
 
     // MARK: GEORADIUS, GEORADIUSBYMEMBER, GEOSEARCH, GEOSEARCHSTORE
 
+    /// No result for STORE: the destination goes (Redis's dbDelete, which ignores TTLs),
+    /// with signalModifiedKey and `del`.
+    static func deleteStoreKey(_ c: Client, _ storeKey: UnsafeRawBufferPointer) {
+        if c.db.delete(storeKey) {
+            c.server.signalModifiedKey(c.db, storeKey)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", storeKey, c.db.id)
+            c.noteWrite()
+        }
+    }
+
     struct Flags: OptionSet {
         let rawValue: UInt8
         /// Search around coordinates (GEORADIUS).
@@ -360,7 +370,7 @@ enum GeoCommands {
 
         guard let z = zset else {
             if let storeKey {
-                if c.db.deleteIfLive(storeKey, now: c.server.cachedTimeMs) { c.noteWrite() }
+                deleteStoreKey(c, storeKey)
                 c.addReplyInt(0)
             } else {
                 c.addReplyArrayLen(0)
@@ -401,7 +411,7 @@ enum GeoCommands {
                 elements.append((p.member, storeDist ? p.dist / shape.conversion : p.score))
             }
             if elements.isEmpty {
-                if c.db.deleteIfLive(storeKey, now: c.server.cachedTimeMs) { c.noteWrite() }
+                deleteStoreKey(c, storeKey)
                 c.addReplyInt(0)
                 return
             }
@@ -413,6 +423,9 @@ enum GeoCommands {
                 c.db.add(entry)
                 c.server.signalKeyAsReady(c.db, storeKey)
             }
+            c.server.signalModifiedKey(c.db, storeKey)  // setKey's
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.zset, search ? "geosearchstore" : "georadiusstore",
+                                         storeKey, c.db.id)
             c.noteWrite(returned)
             c.addReplyInt(returned)
             return

@@ -80,6 +80,8 @@ enum HashCommands {
         } else {
             c.addReplyOK()
         }
+        c.server.signalModifiedKey(c.db, argv[1])
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.hash, "hset", argv[1], c.db.id)
         c.noteWrite((argv.count - 2) / 2)
     }
 
@@ -93,6 +95,8 @@ enum HashCommands {
         h.prepareForWrite(of: argv, from: 2, limits: lim)
         h.set(argv[2], argv[3], limits: lim)
         c.addReplyInt(1)
+        c.server.signalModifiedKey(c.db, argv[1])
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.hash, "hset", argv[1], c.db.id)
         c.noteWrite()
     }
 
@@ -138,14 +142,21 @@ enum HashCommands {
     static func hdel(_ c: Client, _ argv: Argv) {
         guard let h = readHashForWrite(c, argv[1]) else { return }
         var deleted = 0
+        var keyRemoved = false
         for i in 2..<argv.count where h.delete(argv[i]) {
             deleted += 1
             if h.count == 0 {
                 _ = c.db.delete(argv[1])
+                keyRemoved = true
                 break
             }
         }
-        if deleted > 0 { c.noteWrite(deleted) }
+        if deleted > 0 {
+            c.server.signalModifiedKey(c.db, argv[1])
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.hash, "hdel", argv[1], c.db.id)
+            if keyRemoved { c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", argv[1], c.db.id) }
+            c.noteWrite(deleted)
+        }
         c.addReplyInt(deleted)
     }
 
@@ -202,6 +213,8 @@ enum HashCommands {
             h.set(argv[2], UnsafeRawBufferPointer(start: buf.baseAddress, count: n), limits: limits(c))
         }
         c.addReplyInt(sum)
+        c.server.signalModifiedKey(c.db, argv[1])
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.hash, "hincrby", argv[1], c.db.id)
         c.noteWrite()
     }
 
@@ -235,6 +248,8 @@ enum HashCommands {
             h.set(argv[2], t, limits: limits(c))
             c.addReplyBulk(t)
         }
+        c.server.signalModifiedKey(c.db, argv[1])
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.hash, "hincrbyfloat", argv[1], c.db.id)
         c.noteWrite()
     }
 

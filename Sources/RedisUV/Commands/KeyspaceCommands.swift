@@ -32,6 +32,8 @@ enum KeyspaceCommands {
         let now = c.server.cachedTimeMs
         var deleted = 0
         for j in 1..<argv.count where c.db.deleteIfLive(argv[j], now: now) {
+            c.server.signalModifiedKey(c.db, argv[j])
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", argv[j], c.db.id)
             deleted += 1
         }
         c.noteWrite(deleted)
@@ -43,16 +45,15 @@ enum KeyspaceCommands {
 
     /// Counts every argument that exists, repeats included.
     static func exists(_ c: Client, _ argv: Argv) {
-        let now = c.server.cachedTimeMs
         var count = 0
-        for j in 1..<argv.count where c.db.lookupReadNoTouch(argv[j], now: now) != nil {
+        for j in 1..<argv.count where c.lookupReadNoTouch(argv[j]) != nil {
             count += 1
         }
         c.addReplyInt(count)
     }
 
     static func type(_ c: Client, _ argv: Argv) {
-        let e = c.db.lookupReadNoTouch(argv[1], now: c.server.cachedTimeMs)
+        let e = c.lookupReadNoTouch(argv[1])
         c.addReplyStatus(typeName(e))
     }
 
@@ -199,8 +200,7 @@ enum KeyspaceCommands {
             }
             // Redis's expireIfNeeded: drop (and reclaim) keys that are still present but expired.
             if let present = db.table.find(e.key), db.isExpired(present, now: now) {
-                db.delete(entry: present)
-                db.stats.expiredKeys += 1
+                db.deleteExpired(present)
                 continue
             }
             replyKeys.append(e)
@@ -228,8 +228,7 @@ enum KeyspaceCommands {
         let now = c.server.cachedTimeMs
         while let e = db.table.randomEntry() {
             if db.isExpired(e, now: now) {
-                db.delete(entry: e)
-                db.stats.expiredKeys += 1
+                db.deleteExpired(e)
                 continue
             }
             c.addReplyBulk(e.key)
@@ -269,6 +268,11 @@ enum KeyspaceCommands {
         c.db.delete(entry: o)
         c.db.adopt(moved, expireAt: expire)
         signalIfBlockable(c.server, c.db, moved)
+        let server = c.server
+        server.signalModifiedKey(c.db, src)
+        server.signalModifiedKey(c.db, dst)
+        server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "rename_from", src, c.db.id)
+        server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "rename_to", dst, c.db.id)
         c.noteWrite()
         if nx { c.addReplyInt(1) } else { c.addReplyOK() }
     }
@@ -315,6 +319,11 @@ enum KeyspaceCommands {
         c.db.delete(entry: o)
         dst.adopt(o, expireAt: expire)
         signalIfBlockable(c.server, dst, o)
+        let server = c.server
+        server.signalModifiedKey(c.db, key)
+        server.signalModifiedKey(dst, key)
+        server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "move_from", key, c.db.id)
+        server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "move_to", key, dst.id)
         c.noteWrite()
         c.addReplyInt(1)
     }
@@ -366,6 +375,8 @@ enum KeyspaceCommands {
         dst.add(copy)
         if expire >= 0 { dst.setExpire(copy, at: expire) }
         signalIfBlockable(c.server, dst, copy)
+        c.server.signalModifiedKey(dst, newKey)
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "copy_to", newKey, dst.id)
         c.noteWrite()
         c.addReplyInt(1)
     }
@@ -386,6 +397,10 @@ enum KeyspaceCommands {
             return
         }
         if id1 != id2 {
+            // Redis's dbSwapDatabases: WATCHers of either database, before the swap
+            // (touchAllWatchedKeysInDb(db1, db2) and (db2, db1)).
+            c.server.signalFlushedDb(c.server.db(id1))
+            c.server.signalFlushedDb(c.server.db(id2))
             c.server.db(id1).swapContents(with: c.server.db(id2))
             scanDatabaseForReadyKeys(c.server, c.server.db(id1))
             scanDatabaseForReadyKeys(c.server, c.server.db(id2))
@@ -430,6 +445,8 @@ enum KeyspaceCommands {
 
     static func flushdb(_ c: Client, _ argv: Argv) {
         guard flushOptionOK(c, argv) else { return }
+        // Redis's emptyData: signalFlushedDb while the keys are still there.
+        c.server.signalFlushedDb(c.db)
         c.noteWrite(c.db.flush())
         c.addReplyOK()
     }
@@ -439,6 +456,7 @@ enum KeyspaceCommands {
     static func flushall(_ c: Client, _ argv: Argv) {
         guard flushOptionOK(c, argv) else { return }
         var removed = 0
+        for db in c.server.dbs { c.server.signalFlushedDb(db) }  // signalFlushedDb(-1), before emptying
         for db in c.server.dbs { removed += db.flush() }
         c.noteWrite(removed + 1)
         c.addReplyOK()

@@ -45,10 +45,17 @@ enum ListCommands {
         return list
     }
 
-    /// Redis's listElementsRemoved: `n` elements left `key`; an emptied list disappears.
+    /// Redis's listElementsRemoved: `n` elements left `key` from one end (`lpop`/`rpop`);
+    /// an emptied list disappears (`del`).
     @inline(__always)
-    static func elementsRemoved(_ c: Client, _ key: UnsafeRawBufferPointer, _ list: ListValue, _ n: Int) {
-        if list.count == 0 { c.db.delete(key) }
+    static func elementsRemoved(_ c: Client, _ key: UnsafeRawBufferPointer, _ list: ListValue, _ n: Int, atHead: Bool) {
+        let server = c.server
+        server.notifyKeyspaceEvent(KeyspaceEventFlags.list, atHead ? "lpop" : "rpop", key, c.db.id)
+        if list.count == 0 {
+            c.db.delete(key)
+            server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
+        }
+        server.signalModifiedKey(c.db, key)
         c.noteWrite(n)
     }
 
@@ -127,7 +134,7 @@ enum ListCommands {
         let start = atHead ? 0 : llen - n
         addRangeReply(c, list, atHead ? 0 : -n, atHead ? n - 1 : -1, reverse: !atHead)
         list.removeRange(start, n)
-        elementsRemoved(c, key, list, n)
+        elementsRemoved(c, key, list, n, atHead: atHead)
     }
 
     /// One element from one end, replied as a bulk and removed.
@@ -140,7 +147,7 @@ enum ListCommands {
             addReplyElement(c, list.last)
             list.removeLast()
         }
-        elementsRemoved(c, key, list, 1)
+        elementsRemoved(c, key, list, 1, atHead: atHead)
     }
 
     // MARK: LPUSH, RPUSH, LPUSHX, RPUSHX
@@ -170,6 +177,8 @@ enum ListCommands {
         for j in 2..<argv.count { list.push(argv[j], atHead: atHead) }
         c.noteWrite(argv.count - 2)
         c.addReplyInt(list.count)
+        c.server.signalModifiedKey(c.db, key)
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.list, atHead ? "lpush" : "rpush", key, c.db.id)
     }
 
     // MARK: LPOP, RPOP
@@ -255,8 +264,10 @@ enum ListCommands {
                 return
             }
             list.replace(at: i, with: argv[3])
-            c.noteWrite()
             c.addReplyOK()
+            c.server.signalModifiedKey(c.db, argv[1])
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.list, "lset", argv[1], c.db.id)
+            c.noteWrite()
         }
     }
 
@@ -279,6 +290,8 @@ enum ListCommands {
             c.addReplyInt(0)
         case .found(_, let list):
             if list.insert(argv[4], after: after, pivot: ListMatcher(argv[3])) {
+                c.server.signalModifiedKey(c.db, argv[1])
+                c.server.notifyKeyspaceEvent(KeyspaceEventFlags.list, "linsert", argv[1], c.db.id)
                 c.noteWrite()
                 c.addReplyInt(list.count)
             } else {
@@ -302,7 +315,14 @@ enum ListCommands {
             let limit = fromTail ? (0 &- toRemove) : toRemove
             let removed = list.removeAll(matching: ListMatcher(argv[3]), limit: limit < 0 ? 0 : limit,
                                          fromTail: fromTail)
-            if list.count == 0 { c.db.delete(key) }
+            if removed > 0 {
+                c.server.signalModifiedKey(c.db, key)
+                c.server.notifyKeyspaceEvent(KeyspaceEventFlags.list, "lrem", key, c.db.id)
+            }
+            if list.count == 0 {
+                c.db.delete(key)
+                c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
+            }
             c.noteWrite(removed)
             c.addReplyInt(removed)
         }
@@ -332,7 +352,13 @@ enum ListCommands {
             }
             list.removeRange(0, ltrim)
             list.removeRange(list.count - rtrim, rtrim)
-            if list.count == 0 { c.db.delete(key) }
+            // Redis notifies `ltrim` even when nothing was trimmed.
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.list, "ltrim", key, c.db.id)
+            if list.count == 0 {
+                c.db.delete(key)
+                c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
+            }
+            c.server.signalModifiedKey(c.db, key)
             c.noteWrite(ltrim + rtrim)
             c.addReplyOK()
         }
@@ -452,11 +478,21 @@ enum ListCommands {
             let p = tmp.baseAddress!
             entry.write(to: p)
             if fromHead { src.removeFirst() } else { src.removeLast() }
+            // lmoveHandlePush: create (`new`), signal, push, `lpush`/`rpush`.
             let target = dst ?? createList(c, dstKey)
+            c.server.signalModifiedKey(c.db, dstKey)
             target.push(PackedEntry(packedAt: UnsafeRawPointer(p)), atHead: toHead)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.list, toHead ? "lpush" : "rpush", dstKey, c.db.id)
             addReplyElement(c, ListPack.decode(UnsafeRawPointer(p)).element)
         }
-        if src.count == 0 { c.db.delete(srcKey) }
+        // Then the source side, as lmoveGenericCommand (and serveClientBlockedOnList for
+        // a served BLMOVE, which fires the same events).
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.list, fromHead ? "lpop" : "rpop", srcKey, c.db.id)
+        if src.count == 0 {
+            c.db.delete(srcKey)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", srcKey, c.db.id)
+        }
+        c.server.signalModifiedKey(c.db, srcKey)
         c.noteWrite()
     }
 

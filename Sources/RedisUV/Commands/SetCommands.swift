@@ -73,6 +73,10 @@ enum SetCommands {
         let limit = intsetLimit(c)
         var added = 0
         for j in 2..<argv.count where set.add(argv[j], maxIntsetEntries: limit) { added += 1 }
+        if added > 0 {
+            c.server.signalModifiedKey(c.db, key)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.set, "sadd", key, c.db.id)
+        }
         c.noteWrite(added)
         c.addReplyInt(added)
     }
@@ -80,12 +84,19 @@ enum SetCommands {
     static func srem(_ c: Client, _ argv: Argv) {
         guard let set = lookupSetOrReply(c, argv[1], write: true, missing: { $0.addReplyInt(0) }) else { return }
         var deleted = 0
+        var keyRemoved = false
         for j in 2..<argv.count where set.remove(argv[j]) {
             deleted += 1
             if set.isEmpty {
                 c.db.delete(argv[1])
+                keyRemoved = true
                 break
             }
+        }
+        if deleted > 0 {
+            c.server.signalModifiedKey(c.db, argv[1])
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.set, "srem", argv[1], c.db.id)
+            if keyRemoved { c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", argv[1], c.db.id) }
         }
         c.noteWrite(deleted)
         c.addReplyInt(deleted)
@@ -140,7 +151,12 @@ enum SetCommands {
             c.addReplyInt(0)
             return
         }
-        if src.isEmpty { c.db.delete(srcKey) }
+        let server = c.server
+        server.notifyKeyspaceEvent(KeyspaceEventFlags.set, "srem", srcKey, c.db.id)
+        if src.isEmpty {
+            c.db.delete(srcKey)
+            server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", srcKey, c.db.id)
+        }
         let dst: SetValue
         if let dstEntry {
             dst = unsafeDowncast(dstEntry.header.object!, to: SetValue.self)
@@ -148,8 +164,13 @@ enum SetCommands {
             dst = SetValue()
             c.addValue(dstKey, dst, type: .set)
         }
+        server.signalModifiedKey(c.db, srcKey)
         c.noteWrite()
-        if dst.add(member, maxIntsetEntries: intsetLimit(c)) { c.noteWrite() }
+        if dst.add(member, maxIntsetEntries: intsetLimit(c)) {
+            c.noteWrite()
+            server.signalModifiedKey(c.db, dstKey)
+            server.notifyKeyspaceEvent(KeyspaceEventFlags.set, "sadd", dstKey, c.db.id)
+        }
         c.addReplyInt(1)
     }
 
@@ -173,7 +194,12 @@ enum SetCommands {
         let m = set.randomMember(&rng).member
         replyMember(c, m)
         set.remove(m)
-        if set.isEmpty { c.db.delete(argv[1]) }
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.set, "spop", argv[1], c.db.id)
+        if set.isEmpty {
+            c.db.delete(argv[1])
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", argv[1], c.db.id)
+        }
+        c.server.signalModifiedKey(c.db, argv[1])
         c.noteWrite()
     }
 
@@ -196,14 +222,19 @@ enum SetCommands {
             return
         }
         let size = set.count
+        // Redis notifies `spop` before popping anything.
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.set, "spop", argv[1], c.db.id)
         c.noteWrite(min(count, size))
 
         // CASE 1: everything is popped: the reply is SUNION of the key, then it goes.
         if count >= size {
             sunionDiffGeneric(c, keys: [argv[1]], destination: nil, op: .union)
             c.db.delete(argv[1])
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", argv[1], c.db.id)
+            c.server.signalModifiedKey(c.db, argv[1])
             return
         }
+        defer { c.server.signalModifiedKey(c.db, argv[1]) }
 
         var rng = SetRandom()
         c.addReplySetLen(count)
@@ -380,7 +411,11 @@ enum SetCommands {
         // The intersection with an empty set is empty.
         if anyMissing {
             if let destination {
-                if c.db.delete(destination) { c.noteWrite() }
+                if c.db.delete(destination) {
+                    c.server.signalModifiedKey(c.db, destination)
+                    c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", destination, c.db.id)
+                    c.noteWrite()
+                }
                 c.addReplyInt(0)
             } else if cardinalityOnly {
                 c.addReplyInt(0)
@@ -416,7 +451,7 @@ enum SetCommands {
         if cardinalityOnly {
             c.addReplyInt(cardinality)
         } else if let destination, let result {
-            finishStore(c, destination, result)
+            finishStore(c, destination, result, event: "sinterstore")
         } else {
             c.setDeferredSetLen(mark, cardinality)
         }
@@ -424,14 +459,23 @@ enum SetCommands {
 
     /// The end of every *STORE: a non-empty result replaces the destination (any type, TTL
     /// dropped); an empty one deletes it. The reply is the result's size.
-    static func finishStore(_ c: Client, _ destination: UnsafeRawBufferPointer, _ result: SetValue) {
+    /// Events as Redis: setKey's (`new` when created, signalModifiedKey), then `event`;
+    /// or signalModifiedKey + `del` when an empty result removed the destination.
+    static func finishStore(_ c: Client, _ destination: UnsafeRawBufferPointer, _ result: SetValue,
+                            event: StaticString) {
         if result.count > 0 {
             storeSet(c, destination, result)
+            c.server.signalModifiedKey(c.db, destination)
             c.addReplyInt(result.count)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.set, event, destination, c.db.id)
             c.noteWrite()
         } else {
             c.addReplyInt(0)
-            if c.db.delete(destination) { c.noteWrite() }
+            if c.db.delete(destination) {
+                c.noteWrite()
+                c.server.signalModifiedKey(c.db, destination)
+                c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", destination, c.db.id)
+            }
         }
     }
 
@@ -535,7 +579,7 @@ enum SetCommands {
         }
 
         if let destination {
-            finishStore(c, destination, result)
+            finishStore(c, destination, result, event: op == .union ? "sunionstore" : "sdiffstore")
         } else {
             c.addReplySetLen(cardinality)
             result.forEach { replyMember(c, $0); return true }

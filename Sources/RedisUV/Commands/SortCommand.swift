@@ -157,7 +157,11 @@ enum SortCommand {
         if let storeKey {
             storeKey.withUnsafeBytes { dest in
                 if output.isEmpty {
-                    if c.db.delete(dest) { c.noteWrite() }
+                    if c.db.delete(dest) {
+                        c.server.signalModifiedKey(c.db, dest)
+                        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", dest, c.db.id)
+                        c.noteWrite()
+                    }
                 } else {
                     // GET patterns that found nothing store empty strings, as Redis.
                     let list = ListValue(fill: c.server.config.listMaxListpackSize)
@@ -168,6 +172,8 @@ enum SortCommand {
                         c.addValue(dest, list, type: .list)
                     }
                     c.server.signalKeyAsReady(c.db, dest)
+                    c.server.signalModifiedKey(c.db, dest)  // setKey's
+                    c.server.notifyKeyspaceEvent(KeyspaceEventFlags.list, "sortstore", dest, c.db.id)
                     c.noteWrite(output.count)
                 }
             }

@@ -177,6 +177,15 @@ enum SortedSetCommands {
             c.addReplyError("INCR option supports a single increment-element pair")
             return
         }
+        // Redis notifies at its `cleanup` label, so also after a NaN error part-way.
+        var changed = false
+        defer {
+            if changed {
+                let key = argv[1]
+                c.server.signalModifiedKey(c.db, key)
+                c.server.notifyKeyspaceEvent(KeyspaceEventFlags.zset, incr ? "zincr" : "zadd", key, c.db.id)
+            }
+        }
         withUnsafeTemporaryAllocation(of: Double.self, capacity: pairs) { scores in
             for j in 0..<pairs {
                 guard let s = parseScore(argv[scoreIdx + j * 2]) else {
@@ -210,6 +219,7 @@ enum SortedSetCommands {
                 case .nan:
                     c.addReplyError("resulting score is not a number (NaN)")
                     c.noteWrite(added + updated)
+                    changed = added + updated > 0
                     return
                 case .added: added += 1; processed += 1
                 case .updated: updated += 1; processed += 1
@@ -219,6 +229,7 @@ enum SortedSetCommands {
                 score = newScore
             }
             c.noteWrite(added + updated)
+            changed = added + updated > 0
             if incr {
                 if processed > 0 { c.addReplyScore(score) } else { c.addReplyNull() }
             } else {
@@ -243,12 +254,19 @@ enum SortedSetCommands {
         let key = argv[1]
         guard case .found(_, let z) = lookupOrReply(c, key, write: true, missing: { $0.addReplyInt(0) }) else { return }
         var deleted = 0
+        var keyRemoved = false
         for j in 2..<argv.count {
             if z.remove(argv[j]) { deleted += 1 }
             if z.count == 0 {
                 _ = c.db.delete(key)
+                keyRemoved = true
                 break
             }
+        }
+        if deleted > 0 {
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.zset, "zrem", key, c.db.id)
+            if keyRemoved { c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id) }
+            c.server.signalModifiedKey(c.db, key)
         }
         c.noteWrite(deleted)
         c.addReplyInt(deleted)
@@ -411,16 +429,23 @@ enum SortedSetCommands {
                 return
             }
             // zrangeResultFinalizeStore.
-            storeResult(c, dst, count > 0 ? stored : nil)
+            storeResult(c, dst, count > 0 ? stored : nil, event: "zrangestore")
         }
     }
 
     /// Stores a computed set under `dst` (setKey: any old value and its TTL go) and replies
     /// its size; no result (or an empty one) deletes `dst` and replies 0.
-    static func storeResult(_ c: Client, _ dst: UnsafeRawBufferPointer, _ value: SortedSetValue?) {
+    /// Events as Redis: setKey's (`new` when created, signalModifiedKey) then `event`; an
+    /// empty result that removed `dst` (dbDelete, which ignores TTLs) fires `del`.
+    static func storeResult(_ c: Client, _ dst: UnsafeRawBufferPointer, _ value: SortedSetValue?,
+                            event: StaticString) {
         guard let value, value.count > 0 else {
             c.addReplyInt(0)
-            if c.db.deleteIfLive(dst, now: c.server.cachedTimeMs) { c.noteWrite() }
+            if c.db.delete(dst) {
+                c.server.signalModifiedKey(c.db, dst)
+                c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", dst, c.db.id)
+                c.noteWrite()
+            }
             return
         }
         let entry = KeyEntry.make(key: dst, object: value, type: .zset, lru: c.server.lruClock)
@@ -430,8 +455,10 @@ enum SortedSetCommands {
             c.db.add(entry)
             c.server.signalKeyAsReady(c.db, dst)
         }
+        c.server.signalModifiedKey(c.db, dst)
         c.noteWrite()
         c.addReplyInt(value.count)
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.zset, event, dst, c.db.id)
     }
 
     /// Redis's zrangeGenericCommand: `<src> <min> <max> [BYSCORE|BYLEX] [REV] [WITHSCORES]
@@ -601,7 +628,7 @@ enum SortedSetCommands {
 
     static func zremrangebyrank(_ c: Client, _ argv: Argv) {
         guard let s = longArgOrReply(c, argv, 2), let e = longArgOrReply(c, argv, 3) else { return }
-        zremrange(c, argv) { z in
+        zremrange(c, argv, event: "zremrangebyrank") { z in
             let llen = z.count
             var start = s, end = e
             if start < 0 { start = llen + start }
@@ -615,20 +642,26 @@ enum SortedSetCommands {
 
     static func zremrangebyscore(_ c: Client, _ argv: Argv) {
         guard let range = scoreRangeOrReply(c, argv[2], argv[3]) else { return }
-        zremrange(c, argv) { $0.removeRange(range) }
+        zremrange(c, argv, event: "zremrangebyscore") { $0.removeRange(range) }
     }
 
     static func zremrangebylex(_ c: Client, _ argv: Argv) {
         guard let range = lexRangeOrReply(c, argv[2], argv[3]) else { return }
-        zremrange(c, argv) { $0.removeRange(range) }
+        zremrange(c, argv, event: "zremrangebylex") { $0.removeRange(range) }
     }
 
     /// zremrangeGenericCommand after the range was parsed.
-    static func zremrange(_ c: Client, _ argv: Argv, _ remove: (SortedSetValue) -> Int) {
+    static func zremrange(_ c: Client, _ argv: Argv, event: StaticString, _ remove: (SortedSetValue) -> Int) {
         let key = argv[1]
         guard case .found(_, let z) = lookupOrReply(c, key, write: true, missing: { $0.addReplyInt(0) }) else { return }
         let deleted = remove(z)
-        if z.count == 0 { _ = c.db.delete(key) }
+        let keyRemoved = z.count == 0
+        if keyRemoved { _ = c.db.delete(key) }
+        if deleted > 0 {
+            c.server.signalModifiedKey(c.db, key)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.zset, event, key, c.db.id)
+            if keyRemoved { c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id) }
+        }
         c.noteWrite(deleted)
         c.addReplyInt(deleted)
     }
@@ -706,7 +739,13 @@ enum SortedSetCommands {
         if z.isPacked { z.withPackedView { emit($0) } } else { emit(SkiplistView(sl: z.skiplist)) }
         if max { z.removeRange(ranks: llen - n, llen - 1) } else { z.removeRange(ranks: 0, n - 1) }
         c.noteWrite(n)
-        if z.count == 0 { _ = c.db.delete(key) }
+        // Redis fires these at the first element popped, then `del` after the last.
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.zset, max ? "zpopmax" : "zpopmin", key, c.db.id)
+        c.server.signalModifiedKey(c.db, key)
+        if z.count == 0 {
+            _ = c.db.delete(key)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
+        }
     }
 
     static func bzpopmin(_ c: Client, _ argv: Argv) {
@@ -1007,7 +1046,8 @@ enum SortedSetCommands {
 
         if let dst {
             // Built whole, then a listpack if it fits (zsetConvertToListpackIfNeeded).
-            storeResult(c, dst, result.isEmpty ? nil : SortedSetValue.build(result, limits: c.server.config.zsetLimits))
+            storeResult(c, dst, result.isEmpty ? nil : SortedSetValue.build(result, limits: c.server.config.zsetLimits),
+                        event: op == .union ? "zunionstore" : (op == .inter ? "zinterstore" : "zdiffstore"))
             return
         }
         if cardinalityOnly {

@@ -66,12 +66,18 @@ enum StringCommands {
     static func getset(_ c: Client, _ argv: Argv) {
         guard getGeneric(c, argv[1]) else { return }
         setString(c, key: argv[1], value: argv[2], existing: c.lookupWrite(argv[1]), keepTTL: false, expireAt: -1)
+        c.server.signalModifiedKey(c.db, argv[1])  // setKey's
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.string, "set", argv[1], c.db.id)
         c.noteWrite()
     }
 
     static func getdel(_ c: Client, _ argv: Argv) {
         guard getGeneric(c, argv[1]) else { return }
-        if c.db.delete(argv[1]) { c.noteWrite() }
+        if c.db.delete(argv[1]) {
+            c.server.signalModifiedKey(c.db, argv[1])
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", argv[1], c.db.id)
+            c.noteWrite()
+        }
     }
 
     /// Redis's getexCommand. Order matters for which error wins: options (syntax) first,
@@ -86,15 +92,24 @@ enum StringCommands {
             when = ms
         }
         c.addReplyBulk(e.stringValue)
+        let key = argv[1]
         if opts.flags.contains(.exat) || opts.flags.contains(.pxat), when <= c.server.cachedTimeMs {
             // An absolute time already past deletes the key (Redis's checkAlreadyExpired).
             c.db.delete(entry: e)
+            c.server.signalModifiedKey(c.db, key)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
             c.noteWrite()
         } else if opts.expireArg >= 0 {
             c.db.setExpire(e, at: when)
+            c.server.signalModifiedKey(c.db, key)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "expire", key, c.db.id)
             c.noteWrite()
         } else if opts.flags.contains(.persist) {
-            if c.db.removeExpire(e) { c.noteWrite() }
+            if c.db.removeExpire(e) {
+                c.server.signalModifiedKey(c.db, key)
+                c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "persist", key, c.db.id)
+                c.noteWrite()
+            }
         }
     }
 
@@ -255,6 +270,10 @@ enum StringCommands {
         }
         setString(c, key: key, value: value, existing: existing, keepTTL: flags.contains(.keepTTL), expireAt: expireAt)
         c.noteWrite()
+        let server = c.server
+        server.signalModifiedKey(c.db, key)  // setKey's
+        server.notifyKeyspaceEvent(KeyspaceEventFlags.string, "set", key, c.db.id)
+        if expireAt >= 0 { server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "expire", key, c.db.id) }
         if !flags.contains(.get) {
             if let okReply { c.addReplyRaw(okReply) } else { c.addReplyOK() }
         }
@@ -311,6 +330,8 @@ enum StringCommands {
         var j = 1
         while j < argv.count {
             setString(c, key: argv[j], value: argv[j + 1], existing: c.lookupWrite(argv[j]), keepTTL: false, expireAt: -1)
+            c.server.signalModifiedKey(c.db, argv[j])  // setKey's
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.string, "set", argv[j], c.db.id)
             j += 2
         }
         c.noteWrite((argv.count - 1) / 2)
@@ -348,6 +369,8 @@ enum StringCommands {
                 setString(c, key: key, value: digits, existing: existing, keepTTL: true, expireAt: -1).encoding = .int
             }
         }
+        c.server.signalModifiedKey(c.db, key)
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.string, "incrby", key, c.db.id)
         c.noteWrite()
         c.addReplyInt(result)
     }
@@ -392,6 +415,8 @@ enum StringCommands {
             e.encoding = t.count <= 44 ? .embstr : .raw
             c.addReplyBulk(t)
         }
+        c.server.signalModifiedKey(c.db, argv[1])
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.string, "incrbyfloat", argv[1], c.db.id)
         c.noteWrite()
     }
 
@@ -434,6 +459,8 @@ enum StringCommands {
         guard let e = c.lookupWrite(key) else {
             // A new key stores the argument as SET would (tryObjectEncoding).
             c.db.add(KeyEntry.make(key: key, value: tail, encoding: stringEncoding(for: tail), lru: c.server.lruClock))
+            c.server.signalModifiedKey(c.db, key)
+            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.string, "append", key, c.db.id)
             c.noteWrite()
             c.addReplyInt(tail.count)
             return
@@ -448,6 +475,8 @@ enum StringCommands {
         }
         target.setStringValueLength(total)
         target.encoding = .raw  // dbUnshareStringValue: always a raw sds afterwards
+        c.server.signalModifiedKey(c.db, key)
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.string, "append", key, c.db.id)
         c.noteWrite()
         c.addReplyInt(total)
     }
@@ -489,6 +518,8 @@ enum StringCommands {
         }
         if end > old { target.setStringValueLength(end) }
         target.encoding = .raw
+        c.server.signalModifiedKey(c.db, key)
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.string, "setrange", key, c.db.id)
         c.noteWrite()
         c.addReplyInt(Swift.max(end, old))
     }

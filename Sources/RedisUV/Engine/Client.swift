@@ -50,7 +50,7 @@ final class Client {
 
     // Output
     var out = ByteBuffer()
-    /// When the output first exceeded the soft limit (ms), or 0.
+    /// When the output first reached the soft limit (Unix seconds, as Redis), or 0.
     var softLimitReachedAt: Int64 = 0
 
     // Bookkeeping for CLIENT LIST / INFO
@@ -89,6 +89,9 @@ final class Client {
     var dirtyCAS = false
     /// The keys this client watches (Redis's c->watched_keys).
     var watchedKeys: [WatchedKey] = []
+    // Pub/Sub (Engine/PubSub.swift)
+    /// This client's subscriptions; non-nil exactly while Redis would set CLIENT_PUBSUB.
+    var pubsub: ClientPubSub? = nil
 
     /// Bytes waiting to be written: buffered here plus handed to the transport.
     @inline(__always) var pendingOutputBytes: Int { out.count &+ outputInFlight }

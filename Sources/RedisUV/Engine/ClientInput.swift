@@ -114,23 +114,36 @@ extension Client {
 }
 
 extension Server {
-    /// client-output-buffer-limit (normal class): past the hard limit, or past the soft
-    /// limit for longer than its seconds, the client is closed (Redis's
-    /// checkClientOutputBufferLimits).
+    /// client-output-buffer-limit: past the hard limit, or past the soft limit for more
+    /// than its seconds, the client is closed (Redis's checkClientOutputBufferLimits and
+    /// closeClientOnOutputBufferLimitReached). The class is Redis's getClientType: pubsub
+    /// while subscribed to anything, else normal. What counts is everything not yet
+    /// written: the reply buffer plus what the transport still holds.
     @inline(__always)
-    func checkOutputLimits(_ c: Client) {
-        let limit = config.outputLimits.normal
+    func checkOutputLimits(_ c: Client, async: Bool = true) {
+        let limit = c.pubsub == nil ? config.outputLimits.normal : config.outputLimits.pubsub
         if limit.hard == 0 && limit.soft == 0 { return }
         let used = c.pendingOutputBytes
         var over = limit.hard > 0 && used >= limit.hard
-        if !over && limit.soft > 0 && used >= limit.soft {
-            if c.softLimitReachedAt == 0 { c.softLimitReachedAt = cachedTimeMs }
-            over = cachedTimeMs - c.softLimitReachedAt >= Int64(limit.softSeconds) * 1000
-        } else if !over {
+        if limit.soft > 0 && used >= limit.soft {
+            // As Redis: the first time only records when (in seconds); the limit counts
+            // once it has held for more than soft-seconds.
+            let now = unixTime
+            if c.softLimitReachedAt == 0 {
+                c.softLimitReachedAt = now
+            } else if now - c.softLimitReachedAt > Int64(limit.softSeconds) {
+                over = true
+            }
+        } else {
             c.softLimitReachedAt = 0
         }
-        if over {
-            log.warning("Client id=\(c.id) addr=\(c.peerAddress) scheduled to be closed ASAP for overcoming of output buffer limits.")
+        if over && !c.flags.contains(.closeASAP) {
+            let info = c.infoLine(executing: nil)
+            if async {
+                log.warning("Client \(info) scheduled to be closed ASAP for overcoming of output buffer limits.")
+            } else {
+                log.warning("Client \(info) closed for overcoming of output buffer limits.")
+            }
             c.flags.insert(.closeASAP)
         }
     }

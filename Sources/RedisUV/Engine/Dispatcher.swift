@@ -59,6 +59,8 @@ extension Server {
             rejectCommand(c, cmd, "-NOAUTH Authentication required.")
             return
         }
+        // Pub/Sub: a RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET.
+        if c.pubsub != nil && rejectInSubscribedContext(c, cmd) { return }
         // MULTI: the command is refused or queued instead of run (Engine/Multi.swift).
         if c.mstate != nil && queueIfInMulti(c, cmd, argv) { return }
         call(c, cmd, argv)

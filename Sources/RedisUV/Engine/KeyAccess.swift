@@ -3,7 +3,24 @@
 /// just returns.
 extension Client {
     @inline(__always) func lookupRead(_ key: UnsafeRawBufferPointer) -> KeyEntry? {
-        db.lookupRead(key, now: server.cachedTimeMs, lruClock: server.lruClock)
+        if let e = db.lookupRead(key, now: server.cachedTimeMs, lruClock: server.lruClock) { return e }
+        noteKeyMiss(key)
+        return nil
+    }
+
+    /// A read that leaves the access time alone (Redis's LOOKUP_NOTOUCH: EXISTS, TYPE, TTL).
+    @inline(__always) func lookupReadNoTouch(_ key: UnsafeRawBufferPointer) -> KeyEntry? {
+        if let e = db.lookupReadNoTouch(key, now: server.cachedTimeMs) { return e }
+        noteKeyMiss(key)
+        return nil
+    }
+
+    /// The `keymiss` notification Redis's lookupKeyReadWithFlags fires for a missing key
+    /// (class `m`). Costs one flag test, and only on misses.
+    @inline(__always) func noteKeyMiss(_ key: UnsafeRawBufferPointer) {
+        if server.config.notifyKeyspaceEvents & KeyspaceEventFlags.keyMiss != 0 {
+            server.notifyKeyspaceEvent(KeyspaceEventFlags.keyMiss, "keymiss", key, db.id)
+        }
     }
 
     @inline(__always) func lookupWrite(_ key: UnsafeRawBufferPointer) -> KeyEntry? {

@@ -10,6 +10,13 @@ extension Server {
         touchWatchedKey(db, key)
     }
 
+    /// A key was found expired and deleted (Redis's deleteExpiredKeyAndPropagate): the
+    /// `expired` event, then signalModifiedKey. Called by Database, on the cold path.
+    func keyExpired(_ db: Database, _ key: UnsafeRawBufferPointer) {
+        notifyKeyspaceEvent(KeyspaceEventFlags.expired, "expired", key, db.id)
+        signalModifiedKey(db, key)
+    }
+
     /// Every key of `db` changed at once (FLUSHDB, FLUSHALL, SWAPDB; Redis's
     /// signalFlushedDb / touchAllWatchedKeysInDb).
     func signalFlushedDb(_ db: Database) {

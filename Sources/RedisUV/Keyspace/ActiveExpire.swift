@@ -102,8 +102,7 @@ extension Server {
             let ttl = e.expireAt - now
             if now > e.expireAt {
                 // The last entry moves into this slot, so the cursor stays put.
-                db.delete(entry: e)
-                stats.keyspace.expiredKeys += 1
+                db.deleteExpired(e)  // `expired` event and signalModifiedKey, as Redis
                 expired += 1
             } else {
                 db.expireCursor += 1

@@ -23,6 +23,11 @@ final class Database {
     var lfu: LFUPolicy? = nil
     /// Where the active expiry cycle resumes in `volatile` (Redis's db->expires_cursor).
     var expireCursor = 0
+    /// The server whose keyspace hooks fire from here: the `new` event when a key is added
+    /// (Redis's dbAdd) and `expired` + signalModifiedKey when a key is found expired
+    /// (deleteExpiredKeyAndPropagate). Set once by Server.init; nil for a Database built
+    /// on its own (unit tests).
+    unowned(unsafe) var server: Server? = nil
 
     init(id: Int, seed: UInt64, stats: KeyspaceStats) {
         self.id = id
@@ -43,11 +48,19 @@ final class Database {
     func lookup(_ key: UnsafeRawBufferPointer, now: Int64) -> KeyEntry? {
         guard let e = table.find(key) else { return nil }
         if e.header.expireAt >= 0 && e.header.expireAt < now {
-            delete(entry: e)
-            stats.expiredKeys += 1
+            deleteExpired(e)
             return nil
         }
         return e
+    }
+
+    /// Deletes a key found expired, then fires `expired` and signalModifiedKey, in Redis's
+    /// order (deleteExpiredKeyAndPropagate: lazy expiry, SCAN, RANDOMKEY, active expiry).
+    @inline(never)
+    func deleteExpired(_ e: KeyEntry) {
+        delete(entry: e)
+        server?.keyExpired(self, e.key)
+        stats.expiredKeys += 1
     }
 
     /// Lookup for reading: counts hits/misses and refreshes the LRU clock.
@@ -83,11 +96,13 @@ final class Database {
 
     // MARK: changes
 
-    /// Adds a new key (must be absent). Under LFU a new value starts with Redis's
+    /// Adds a new key (must be absent) and fires the `new` event, as Redis 7.0's dbAdd.
+    /// Under LFU a new value starts with Redis's
     /// initial counter (createObject).
     func add(_ entry: KeyEntry) {
         if lfu != nil { entry.lru = LFUPolicy.initialStamp(nowMs: wallClockMs()) }
         table.insert(entry)
+        server?.notifyKeyspaceEvent(KeyspaceEventFlags.new, "new", entry.key, id)
     }
 
     /// Replaces an existing key's entry by `new` (same key). The TTL moves over when

@@ -94,14 +94,19 @@ extension Database {
         let expired = isExpired(e, now: now)
         if e.header.volatileSlot >= 0 { removeExpire(e) }
         needsShrinkCheck = true
-        if expired { stats.expiredKeys += 1 }
+        if expired {
+            // Redis's expireIfNeeded before the delete: the key expired, it was not deleted.
+            server?.keyExpired(self, e.key)
+            stats.expiredKeys += 1
+        }
         return !expired
     }
 
     /// Inserts a value object that already existed elsewhere (MOVE, RENAME): unlike `add`,
-    /// its access clock is kept, as Redis's dbAdd of the same robj does.
+    /// its access clock is kept, as Redis's dbAdd of the same robj does; `new` fires as there.
     func adopt(_ entry: KeyEntry, expireAt: Int64) {
         table.insert(entry)
+        server?.notifyKeyspaceEvent(KeyspaceEventFlags.new, "new", entry.key, id)
         if expireAt >= 0 { setExpire(entry, at: expireAt) }
     }
 

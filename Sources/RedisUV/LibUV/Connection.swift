@@ -51,6 +51,9 @@ final class Connection {
         if c.flags.contains(.closeASAP) { close(); return }
         let n = c.out.count
         if n > 0 {
+            // Redis's writeToClient counts writing as interaction (CLIENT LIST idle=):
+            // a subscriber receiving messages is not idle.
+            c.lastInteraction = c.server.cachedTimeMs
             c.server.stats.netOutputBytes &+= n
             c.server.stats.writesProcessed &+= 1
             c.totalNetOutput &+= n

@@ -13,6 +13,8 @@ final class Server {
     let blocking = BlockingState()
     /// WATCH bookkeeping (Engine/Multi.swift).
     let watches = WatchState()
+    /// Channels, patterns and their subscribers (Engine/PubSub.swift).
+    let pubsub: PubSubState
     let commands: CommandTable
     /// Connected clients by id, in connection order for CLIENT LIST.
     private(set) var clients: [Int: Client] = [:]
@@ -45,6 +47,7 @@ final class Server {
         self.log = log
         self.commands = CommandTable(implementations: CommandRegistry.implementations)
         self.hashSeed = UInt64.random(in: 0...UInt64.max)
+        self.pubsub = PubSubState(seed: hashSeed)
         let now = wallClockMs()
         self.cachedTimeMs = now
         self.startTimeMs = now
@@ -55,6 +58,7 @@ final class Server {
         for i in 0..<config.databases {
             dbs.append(Database(id: i, seed: hashSeed, stats: stats.keyspace))
         }
+        for db in dbs { db.server = self }
         // INFO used_memory_startup / used_memory_peak start from here.
         stats.usedMemoryStartup = MemoryStats.usedMemory()
         stats.usedMemoryPeak = stats.usedMemoryStartup
@@ -80,6 +84,7 @@ final class Server {
     func forgetClient(_ c: Client) {
         if c.blocked != nil { unblockClient(c) }
         freeClientMultiState(c)
+        if c.pubsub != nil { pubsubUnsubscribeEverything(c) }
         clients.removeValue(forKey: c.id)
         c.flags.insert(.closed)
     }
@@ -125,12 +130,13 @@ final class Server {
             db.needsShrinkCheck = false
         }
         if config.timeout > 0 { closeIdleClients() }
+        pubsubCron()
         if shutdownRequested { loop?.stop() }
     }
 
     private func closeIdleClients() {
         let limit = Int64(config.timeout) * 1000
-        for c in clients.values where cachedTimeMs - c.lastInteraction > limit {
+        for c in clients.values where cachedTimeMs - c.lastInteraction > limit && c.pubsub == nil {  // subscribers are exempt, as in Redis
             log.verbose("Closing idle client")
             c.connection?.close()
         }
