@@ -223,6 +223,29 @@ final class TransactionTests: XCTestCase {
         XCTAssertEqual(t["after"], "flags=N multi=-1 multi-mem=0 cmd=client|info")
     }
 
+    /// Flag d once another client touched a watched key; a transaction already bound to
+    /// fail keeps nothing queued (multi=0), and EXEC answers the null array.
+    func testClientInfoDirtyFlag() throws {
+        let t = try onEachServer { s, t in
+            let c = try s.connect(), other = try s.connect()
+            let id = try clientID(c)
+            _ = try c.call("WATCH", "k1", "k2")
+            _ = try other.call("SET", "k2", "x")
+            t.record("dirty", infoFields(try c.call("CLIENT", "INFO")))
+            _ = try c.call("MULTI")
+            _ = try c.call("SET", "abc", "defgh")
+            t.record("queued", infoFields(try other.call("CLIENT", "LIST", "ID", String(id))))
+            t.record("exec", try c.call("EXEC"))
+            t.record("after", infoFields(try c.call("CLIENT", "INFO")))
+            t.record("not run", try c.call("EXISTS", "abc"))
+        }
+        XCTAssertEqual(t["dirty"], "flags=d multi=-1 multi-mem=0 cmd=client|info")
+        XCTAssertEqual(t["queued"], "flags=xd multi=0 multi-mem=0 cmd=set")
+        XCTAssertEqual(t["exec"], "*-1\r\n")
+        XCTAssertEqual(t["after"], "flags=N multi=-1 multi-mem=0 cmd=client|info")
+        XCTAssertEqual(t["not run"], ":0\r\n")
+    }
+
     private func infoFields(_ reply: [UInt8]) -> String {
         let text = String(decoding: (try? RespValue.parse(reply))?.payload ?? [], as: UTF8.self)
         return text.split(whereSeparator: { $0 == " " || $0 == "\n" }).filter {
