@@ -70,8 +70,7 @@ extension Server {
     @inline(__always)
     func call(_ c: Client, _ cmd: RedisCommand, _ argv: Argv) {
         c.lastCommand = cmd
-        let watches = self.watches
-        watches.errorsAfterLastCall = stats.errorReplies
+        let errorsBefore = stats.errorReplies
         let start = cycleCount()
         cmd.proc!(c, argv)  // not .unsafelyUnwrapped: that generic getter re-wraps the closure (an allocation per call)
         // INFO commandstats and total_commands_processed count executed commands only,
@@ -79,10 +78,7 @@ extension Server {
         cmd.cycles &+= cycleCount() &- start
         stats.totalCommands &+= 1
         cmd.calls &+= 1
-        // Failed when it replied an error itself: errors of the commands an EXEC ran were
-        // counted for them, not for EXEC (the mark moves after each nested call).
-        if stats.errorReplies > watches.errorsAfterLastCall { cmd.failedCalls &+= 1 }  // (CONFIG RESETSTAT may lower it)
-        watches.errorsAfterLastCall = stats.errorReplies
+        if stats.errorReplies > errorsBefore { countFailedCall(cmd, errorsBefore) }  // (CONFIG RESETSTAT may lower it)
     }
 
     private func rejectUnknownCommand(_ c: Client, _ argv: Argv) {

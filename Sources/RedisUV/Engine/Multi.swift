@@ -64,11 +64,10 @@ final class WatchState {
     /// Distinct (database, key) pairs watched by anyone. Zero almost always: the one
     /// check touchWatchedKey makes on every write.
     var keyCount = 0
-    /// total_error_replies right after the last command ran through `call`. A command
-    /// counts as failed when errors were replied since then: EXEC itself is not failed
-    /// because a command it ran failed (Redis's static prev_err_count in
-    /// incrCommandStatsOnError).
-    var errorsAfterLastCall = 0
+    /// Error replies made by the commands the last EXEC ran, taken by `countFailedCall`
+    /// for that EXEC: they are those commands' failures, not EXEC's (the effect of
+    /// Redis's static prev_err_count in incrCommandStatsOnError).
+    var execBodyErrors = 0
 }
 
 // MARK: - processCommand's MULTI gate, rejections
@@ -158,12 +157,25 @@ extension Server {
         unwatchAllKeys(c)
         ms.execCommand = exec
         c.addReplyArrayLen(ms.commands.count)
+        let errorsBefore = stats.errorReplies
         for q in ms.commands {
             call(c, q.command, q.argv.argv)
         }
+        watches.execBodyErrors = Swift.max(0, stats.errorReplies - errorsBefore)  // (CONFIG RESETSTAT inside)
         if !hadDenyBlocking { c.flags.remove(.denyBlocking) }
         c.lastCommand = exec
         discardTransaction(c)
+    }
+}
+
+extension Server {
+    /// `call`'s slow path, when the command replied errors: it failed, unless they all
+    /// came from the commands an EXEC ran (counted for each of them already).
+    @inline(never)
+    func countFailedCall(_ cmd: RedisCommand, _ errorsBefore: Int) {
+        let fromBody = watches.execBodyErrors
+        watches.execBodyErrors = 0
+        if stats.errorReplies - errorsBefore > fromBody { cmd.failedCalls &+= 1 }
     }
 }
 
