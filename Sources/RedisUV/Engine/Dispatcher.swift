@@ -16,7 +16,7 @@ extension Server {
     /// command after it, whatever that command turns out to be.
     @inline(__always)
     private func applyReplyMode(_ c: Client, since outBefore: Int) {
-        if c.replyOff || c.replySkip { c.out.count = outBefore }
+        if (c.replyOff || c.replySkip) && !takeExecRepliesFiltered() { c.out.count = outBefore }
         if c.replySkip || c.replySkipNext {
             c.replySkip = c.replySkipNext
             c.replySkipNext = false

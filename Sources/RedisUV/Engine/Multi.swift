@@ -68,6 +68,9 @@ final class WatchState {
     /// for that EXEC: they are those commands' failures, not EXEC's (the effect of
     /// Redis's static prev_err_count in incrCommandStatsOnError).
     var execBodyErrors = 0
+    /// EXEC ended with replies off, having already dropped the replies made while they
+    /// were off: processCommand keeps the rest (taken by `takeExecRepliesFiltered`).
+    var execRepliesFiltered = false
 }
 
 // MARK: - processCommand's MULTI gate, rejections
@@ -156,12 +159,22 @@ extension Server {
         c.flags.insert(.denyBlocking)
         unwatchAllKeys(c)
         ms.execCommand = exec
+        // CLIENT REPLY OFF/ON among the queued commands: Redis drops each reply made while
+        // replies are off, so what was sent before OFF (EXEC's array header included) or
+        // after ON stays (prepareClientToWrite).
+        let headerAt = c.out.count
         c.addReplyArrayLen(ms.commands.count)
+        if c.replyOff || c.replySkip { c.out.count = headerAt }
         let errorsBefore = stats.errorReplies
         for q in ms.commands {
+            let at = c.out.count
+            let off = c.replyOff || c.replySkip
             call(c, q.command, q.argv.argv)
+            if off && (c.replyOff || c.replySkip) { c.out.count = at }
         }
         watches.execBodyErrors = Swift.max(0, stats.errorReplies - errorsBefore)  // (CONFIG RESETSTAT inside)
+        // What is left was filtered reply by reply: processCommand must not drop it all.
+        if c.replyOff || c.replySkip { watches.execRepliesFiltered = true }
         if !hadDenyBlocking { c.flags.remove(.denyBlocking) }
         c.lastCommand = exec
         discardTransaction(c)
@@ -176,6 +189,16 @@ extension Server {
         let fromBody = watches.execBodyErrors
         watches.execBodyErrors = 0
         if stats.errorReplies - errorsBefore > fromBody { cmd.failedCalls &+= 1 }
+    }
+}
+
+extension Server {
+    /// processCommand's CLIENT REPLY OFF|SKIP handling asks whether EXEC already
+    /// filtered its replies (and clears the answer).
+    func takeExecRepliesFiltered() -> Bool {
+        if !watches.execRepliesFiltered { return false }
+        watches.execRepliesFiltered = false
+        return true
     }
 }
 
