@@ -316,7 +316,9 @@ extension Client {
     var flagLetters: String {
         var s = ""
         if pubsub != nil { s += "P" }
+        if mstate != nil { s += "x" }
         if blocked != nil { s += "b" }
+        if dirtyCAS { s += "d" }
         if flags.contains(.closeAfterReply) { s += "c" }
         if flags.contains(.closeASAP) { s += "A" }
         if flags.contains(.noEvict) { s += "e" }
@@ -330,8 +332,8 @@ extension Client {
     /// How our buffers map onto Redis's fields: the query buffer is `query` (empty when a
     /// read was parsed in place); the reply buffer is `out` (rbs its capacity, obl and rbp
     /// what it holds — we keep no peak); the blocks handed to libuv and not yet written
-    /// play the part of Redis's reply list (oll, omem). Pub/Sub counts, MULTI and tracking
-    /// do not exist yet and show their idle values.
+    /// play the part of Redis's reply list (oll, omem). Pub/Sub counts and tracking do not
+    /// exist yet and show their idle values.
     func infoLine(executing: Argv?) -> String {
         var argvMem = 0
         if let executing {
@@ -345,7 +347,7 @@ extension Client {
             if conn.writesInFlight > 0 { events += "w" }
         }
         // The memory this client's buffers hold (the Client object itself is not counted).
-        let totalMem = query.capacity + out.capacity + argvMem + inFlightBytes
+        let totalMem = query.capacity + out.capacity + argvMem + inFlightBytes + multiMemForInfo
         let now = server.unixTime
         let fields: [String] = [
             "id=\(id)",
@@ -360,11 +362,11 @@ extension Client {
             "sub=\(pubsub?.channels.count ?? 0)",
             "psub=\(pubsub?.patterns.count ?? 0)",
             "ssub=\(pubsub?.shardChannels.count ?? 0)",
-            "multi=-1",
+            "multi=\(multiCountForInfo)",
             "qbuf=\(query.count)",
             "qbuf-free=\(query.capacity - query.count)",
             "argv-mem=\(argvMem)",
-            "multi-mem=0",
+            "multi-mem=\(multiMemForInfo)",
             "rbs=\(out.capacity)",
             "rbp=\(out.count)",
             "obl=\(out.count)",
@@ -372,7 +374,7 @@ extension Client {
             "omem=\(inFlightBytes)",
             "tot-mem=\(totalMem)",
             "events=\(events)",
-            "cmd=\(lastCommandName)",
+            "cmd=\(mstate?.execCommand?.fullName ?? lastCommandName)",
             "user=\(user)",
             "redir=-1",
             "resp=\(resp)",

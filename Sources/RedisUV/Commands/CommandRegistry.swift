@@ -19,6 +19,7 @@ enum CommandRegistry {
             + GeoCommands.table
             + SortCommand.table
             + ListCommands.table
+            + TransactionCommands.table
             + PubSubCommands.table
     }
 }

@@ -127,8 +127,10 @@ enum ConnectionCommands {
     /// Redis's resetCommand / clearClientConnectionState: back to how a new connection
     /// starts — db 0, RESP2, no name, replies on, the default user (authenticated only if it
     /// needs no password). CLIENT NO-EVICT is deliberately kept, as Redis 7.0 keeps it.
-    /// (Transactions, subscriptions and tracking, once implemented, are also cleared here.)
+    /// The transaction and watched keys are dropped (discardTransaction). (Subscriptions
+    /// and tracking, once implemented, are also cleared here.)
     static func reset(_ c: Client, _ argv: Argv) {
+        c.server.discardTransaction(c)
         c.db = c.server.db(0)
         c.resp = 2
         c.setDefaultAuth()

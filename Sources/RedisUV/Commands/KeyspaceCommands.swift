@@ -399,8 +399,9 @@ enum KeyspaceCommands {
         if id1 != id2 {
             // Redis's dbSwapDatabases: WATCHers of either database, before the swap
             // (touchAllWatchedKeysInDb(db1, db2) and (db2, db1)).
-            c.server.signalFlushedDb(c.server.db(id1))
-            c.server.signalFlushedDb(c.server.db(id2))
+            // A watched key counts when it exists in either database.
+            c.server.touchAllWatchedKeysInDb(c.server.db(id1), replacedWith: c.server.db(id2))
+            c.server.touchAllWatchedKeysInDb(c.server.db(id2), replacedWith: c.server.db(id1))
             c.server.db(id1).swapContents(with: c.server.db(id2))
             scanDatabaseForReadyKeys(c.server, c.server.db(id1))
             scanDatabaseForReadyKeys(c.server, c.server.db(id2))

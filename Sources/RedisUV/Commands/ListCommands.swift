@@ -577,8 +577,12 @@ enum ListCommands {
                 return
             }
         }
-        // (MULTI/EXEC and scripts, once they exist: a client that may not block gets the
-        // timeout reply here instead, as Redis's CLIENT_DENY_BLOCKING check.)
+        // A client that may not block (inside EXEC) gets the timeout reply, even with
+        // timeout 0 (Redis's CLIENT_DENY_BLOCKING check in blockingPopGenericCommand).
+        if c.flags.contains(.denyBlocking) {
+            c.addReplyNullArray()
+            return
+        }
         c.server.blockForKeys(c, argv, keys: keys.map { argv[$0] }, type: .list, deadlineMs: deadline)
     }
 
@@ -601,8 +605,12 @@ enum ListCommands {
         case .found:
             moveGeneric(c, argv, fromHead: fromHead, toHead: toHead)
         case .missing:
-            // (MULTI/EXEC and scripts, once they exist: reply a null bulk here instead of
-            // blocking, as Redis's CLIENT_DENY_BLOCKING check.)
+            // Inside EXEC: a null bulk right away (Redis's blmoveGenericCommand), not the
+            // null array a timeout gives.
+            if c.flags.contains(.denyBlocking) {
+                c.addReplyNull()
+                return
+            }
             c.server.blockForKeys(c, argv, keys: [argv[1]], type: .list, deadlineMs: deadline)
         }
     }

@@ -774,7 +774,12 @@ enum SortedSetCommands {
                 return
             }
         }
-        // MULTI (CLIENT_DENY_BLOCKING) will check here: reply a null array instead of blocking.
+        // Inside EXEC (CLIENT_DENY_BLOCKING): the timeout reply right away, even with
+        // timeout 0, as Redis's blockingGenericZpopCommand.
+        if c.flags.contains(.denyBlocking) {
+            c.addReplyNullArray()
+            return
+        }
         c.server.blockForKeys(c, argv, keys: keys.map { argv[$0] }, type: .zset, deadlineMs: deadline)
     }
 

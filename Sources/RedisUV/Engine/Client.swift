@@ -81,6 +81,14 @@ final class Client {
         out.release()
     }
 
+    // MARK: MULTI/EXEC/WATCH (Engine/Multi.swift)
+    /// The transaction being queued; non-nil between MULTI and EXEC/DISCARD (Redis's
+    /// CLIENT_MULTI).
+    var mstate: MultiState? = nil
+    /// A watched key was touched: the next EXEC fails (Redis's CLIENT_DIRTY_CAS).
+    var dirtyCAS = false
+    /// The keys this client watches (Redis's c->watched_keys).
+    var watchedKeys: [WatchedKey] = []
     // Pub/Sub (Engine/PubSub.swift)
     /// This client's subscriptions; non-nil exactly while Redis would set CLIENT_PUBSUB.
     var pubsub: ClientPubSub? = nil

@@ -16,7 +16,7 @@ extension Server {
     /// command after it, whatever that command turns out to be.
     @inline(__always)
     private func applyReplyMode(_ c: Client, since outBefore: Int) {
-        if c.replyOff || c.replySkip { c.out.count = outBefore }
+        if (c.replyOff || c.replySkip) && !takeExecRepliesFiltered() { c.out.count = outBefore }
         // Pub/sub pushes set aside while replies were off go out all the same.
         if pubsub.silenced.count != 0 { keepSilencedPushes(c) }
         if c.replySkip || c.replySkipNext {
@@ -31,6 +31,7 @@ extension Server {
         guard var cmd = commands.lookup(argv[0]) else {
             c.lastCommand = nil
             rejectUnknownCommand(c, argv)
+            flagTransaction(c)
             return
         }
         if cmd.isContainer {
@@ -38,7 +39,7 @@ extension Server {
                 guard let sub = cmd.subcommand(argv[1]) else {
                     c.lastCommand = nil
                     let sname = String(decoding: argv[1].prefix(128), as: UTF8.self)
-                    c.addReplyError("unknown subcommand '\(sname)'. Try \(argv.string(0).uppercased()) HELP.")
+                    rejectCommand(c, nil, "unknown subcommand '\(sname)'. Try \(argv.string(0).uppercased()) HELP.")
                     return
                 }
                 cmd = sub
@@ -47,22 +48,23 @@ extension Server {
         // Redis sets lastcmd as soon as the lookup succeeds, before any rejection.
         c.lastCommand = cmd
         if !cmd.arityAccepts(argv.count) || cmd.proc == nil {
-            cmd.rejectedCalls &+= 1
-            c.addReplyError("wrong number of arguments for '\(cmd.fullName)' command")
+            rejectCommand(c, cmd, "wrong number of arguments for '\(cmd.fullName)' command")
             return
         }
         // DEBUG and MODULE need enable-debug-command / enable-module-command.
         if cmd.flags.contains(.protected) && DebugCommand.rejectProtected(c, cmd) {
             cmd.rejectedCalls &+= 1
+            flagTransaction(c)
             return
         }
         if !c.authenticated && !cmd.flags.contains(.noAuth) {
-            cmd.rejectedCalls &+= 1
-            c.addReplyError("-NOAUTH Authentication required.")
+            rejectCommand(c, cmd, "-NOAUTH Authentication required.")
             return
         }
         // Pub/Sub: a RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET.
         if c.pubsub != nil && rejectInSubscribedContext(c, cmd) { return }
+        // MULTI: the command is refused or queued instead of run (Engine/Multi.swift).
+        if c.mstate != nil && queueIfInMulti(c, cmd, argv) { return }
         call(c, cmd, argv)
     }
 
@@ -78,7 +80,7 @@ extension Server {
         cmd.cycles &+= cycleCount() &- start
         stats.totalCommands &+= 1
         cmd.calls &+= 1
-        if stats.errorReplies > errorsBefore { cmd.failedCalls &+= 1 }  // (CONFIG RESETSTAT may lower it)
+        if stats.errorReplies > errorsBefore { countFailedCall(cmd, errorsBefore) }  // (CONFIG RESETSTAT may lower it)
     }
 
     private func rejectUnknownCommand(_ c: Client, _ argv: Argv) {

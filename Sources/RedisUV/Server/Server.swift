@@ -11,6 +11,8 @@ final class Server {
     let stats = ServerStats()
     /// Clients parked on keys and keys ready to serve them (Engine/Blocking.swift).
     let blocking = BlockingState()
+    /// WATCH bookkeeping (Engine/Multi.swift).
+    let watches = WatchState()
     /// Channels, patterns and their subscribers (Engine/PubSub.swift).
     let pubsub: PubSubState
     let commands: CommandTable
@@ -81,6 +83,7 @@ final class Server {
     /// Called by the transport once the client is gone for good.
     func forgetClient(_ c: Client) {
         if c.blocked != nil { unblockClient(c) }
+        freeClientMultiState(c)
         if c.pubsub != nil { pubsubUnsubscribeEverything(c) }
         clients.removeValue(forKey: c.id)
         c.flags.insert(.closed)
