@@ -109,13 +109,17 @@ enum ExpireCommands {
             c.db.delete(entry: e)
             c.server.signalModifiedKey(c.db, key)
             c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
+            c.noteWrite()
+            c.addReplyInt(1)
         } else {
+            // Redis replies before notifying here (and after, in the DEL branch): a RESP3
+            // client subscribed to its own keys sees the reply first.
             c.db.setExpire(e, at: when)
+            c.addReplyInt(1)
             c.server.signalModifiedKey(c.db, key)
             c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "expire", key, c.db.id)
+            c.noteWrite()
         }
-        c.noteWrite()
-        c.addReplyInt(1)
     }
 
     // MARK: TTL family (Redis's ttlGenericCommand)
