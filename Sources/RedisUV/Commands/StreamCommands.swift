@@ -1085,8 +1085,10 @@ enum StreamCommands {
             attempts -= 1
             let id = g.pelIDs[i]
             if !s.contains(id) {
+                // A deleted entry leaves the PEL and counts against COUNT, as in Redis 7.0.
                 g.pelRemove(at: i)
                 deletedIDs.append(id)
+                count -= 1
                 c.noteWrite()
                 continue
             }
