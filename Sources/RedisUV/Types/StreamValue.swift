@@ -430,7 +430,8 @@ final class StreamValue: KeyspaceValue {
             } else if maxEntries != 0 && n.count + n.deleted >= maxEntries {
                 node = nil
             }
-            if node == nil { n.data = Array(n.data) }  // lpShrinkToFit
+            // lpShrinkToFit: a full node keeps only the bytes it uses.
+            if node == nil { n.data = n.data.withUnsafeBufferPointer { Array($0) } }
         }
         var flags: UInt8 = 0
         let n: StreamNode
