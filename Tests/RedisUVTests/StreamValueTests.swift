@@ -179,4 +179,39 @@ final class StreamValueTests: XCTestCase {
         XCTAssertEqual(copy.groups.count, 1)
         XCTAssertFalse(copy.groups[0] === s.groups[0])
     }
+
+    func testIDMapAgainstSortedArray() {
+        var rng = SeededRandom(state: 7)
+        var map = StreamIDMap<Int>()
+        var model: [StreamID: Int] = [:]
+        for step in 0..<20_000 {
+            let id = StreamID(ms: UInt64.random(in: 0...3000, using: &rng), seq: UInt64.random(in: 0...1, using: &rng))
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0..<5:
+                XCTAssertEqual(map.insert(id, step), model[id] == nil, "insert \(id)")
+                if model[id] == nil { model[id] = step }
+            case 5..<8:
+                XCTAssertEqual(map.remove(id), model.removeValue(forKey: id), "remove \(id)")
+            case 8:
+                let expected = model.keys.filter { $0 >= id }.min()
+                XCTAssertEqual(map.next(atOrAfter: id)?.0, expected, "next \(id)")
+            default:
+                map.modify(id) { $0 = -step }
+                if model[id] != nil { model[id] = -step }
+                XCTAssertEqual(map.get(id), model[id])
+            }
+            XCTAssertEqual(map.count, model.count)
+        }
+        var seen: [StreamID] = []
+        map.forEach { id, v in
+            XCTAssertEqual(model[id], v)
+            seen.append(id)
+            return true
+        }
+        XCTAssertEqual(seen, model.keys.sorted())
+        XCTAssertEqual(map.firstID, seen.first)
+        XCTAssertEqual(map.lastID, seen.last)
+        XCTAssertGreaterThan(map.chunks.count, 5)
+        XCTAssertTrue(map.chunks.allSatisfy { !$0.ids.isEmpty && $0.ids.count <= 2 * StreamIDMap<Int>.chunkSize })
+    }
 }

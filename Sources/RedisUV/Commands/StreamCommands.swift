@@ -764,14 +764,15 @@ enum StreamCommands {
             }
             addReplyEntry(c, id, f)
             if !noack {
-                if let pi = g.pelIndex(id) {
-                    g.pelNacks[pi].consumer?.removePending(id)
-                    g.pelNacks[pi] = StreamNACK(consumer: consumer, deliveryTime: now, deliveryCount: 1)
-                    consumer.addPending(id)
-                } else {
-                    g.pelInsert(id, StreamNACK(consumer: consumer, deliveryTime: now, deliveryCount: 1))
-                    consumer.addPending(id)
+                let nack = StreamNACK(consumer: consumer, deliveryTime: now, deliveryCount: 1)
+                if !g.pel.insert(id, nack) {
+                    // Already pending (XGROUP SETID moved the group back): reassign it.
+                    g.pel.modify(id) { old in
+                        old.consumer?.pel.remove(id)
+                        old = nack
+                    }
                 }
+                consumer.pel.insert(id, ())
             }
             n += 1
             return count == 0 || n < count
@@ -783,15 +784,17 @@ enum StreamCommands {
     /// a pending ID whose entry is gone is sent with a null body.
     static func replyFromConsumerPEL(_ c: Client, _ s: StreamValue, _ g: StreamGroup, _ consumer: StreamConsumer,
                                      start: StreamID, count: Int, now: Int64) {
-        let g0 = consumer
-        let from = lowerBound(g0.pel, start)
-        let ids = Array(g0.pel[from...].prefix(count == 0 ? Int.max : count))
+        var ids: [StreamID] = []
+        consumer.pel.forEach(from: start) { id, _ in
+            ids.append(id)
+            return count == 0 || ids.count < count
+        }
         c.addReplyArrayLen(ids.count)
         for id in ids {
             if addReplyOneEntry(c, s, id) {
-                if let pi = g.pelIndex(id) {
-                    g.pelNacks[pi].deliveryTime = now
-                    g.pelNacks[pi].deliveryCount += 1
+                g.pel.modify(id) { nack in
+                    nack.deliveryTime = now
+                    nack.deliveryCount += 1
                 }
             } else {
                 c.addReplyArrayLen(2)
@@ -817,8 +820,7 @@ enum StreamCommands {
         }
         var acked = 0
         for id in ids {
-            if let pi = g.pelIndex(id) {
-                g.pelRemove(at: pi)
+            if g.acknowledge(id) {
                 acked += 1
                 c.noteWrite()
             }
@@ -880,14 +882,14 @@ enum StreamCommands {
         }
         if justinfo {
             c.addReplyArrayLen(4)
-            c.addReplyInt(g.pelIDs.count)
-            if g.pelIDs.isEmpty {
+            c.addReplyInt(g.pel.count)
+            if g.pel.isEmpty {
                 c.addReplyNull()
                 c.addReplyNull()
                 c.addReplyNullArray()
             } else {
-                addReplyStreamID(c, g.pelIDs.first!)
-                addReplyStreamID(c, g.pelIDs.last!)
+                addReplyStreamID(c, g.pel.firstID!)
+                addReplyStreamID(c, g.pel.lastID!)
                 let withPending = g.consumers.filter { !$0.pel.isEmpty }
                 c.addReplyArrayLen(withPending.count)
                 for con in withPending {
@@ -899,23 +901,19 @@ enum StreamCommands {
             return
         }
         let now = c.server.cachedTimeMs
-        var pelIDs = g.pelIDs
+        var owner: StreamConsumer? = nil
         if consumerArg >= 0 {
             guard let con = g.lookupConsumer(argv[consumerArg]) else {
                 c.addReplyArrayLen(0)
                 return
             }
-            pelIDs = con.pel
+            owner = con
         }
         let mark = c.addReplyDeferredLen()
         var n = 0
-        var i = lowerBound(pelIDs, start)
-        while count > 0 && i < pelIDs.count && pelIDs[i] <= end {
-            let id = pelIDs[i]
-            i += 1
-            guard let pi = g.pelIndex(id) else { continue }
-            let nack = g.pelNacks[pi]
-            if minidle != 0 && now - nack.deliveryTime < Int64(minidle) { continue }
+        func emit(_ id: StreamID, _ nack: StreamNACK) -> Bool {
+            if count <= 0 || id > end { return false }
+            if minidle != 0 && now - nack.deliveryTime < Int64(minidle) { return true }
             n += 1
             count -= 1
             c.addReplyArrayLen(4)
@@ -923,6 +921,15 @@ enum StreamCommands {
             c.addReplyBulk(nack.consumer?.name ?? [])
             c.addReplyInt(Int(Swift.max(0, now - nack.deliveryTime)))
             c.addReplyInt(Int(nack.deliveryCount))
+            return true
+        }
+        if let owner {
+            owner.pel.forEach(from: start) { id, _ in
+                guard let nack = g.pel.get(id) else { return true }
+                return emit(id, nack)
+            }
+        } else {
+            g.pel.forEach(from: start) { id, nack in emit(id, nack) }
         }
         c.setDeferredArrayLen(mark, n)
     }
@@ -992,21 +999,15 @@ enum StreamCommands {
         let mark = c.addReplyDeferredLen()
         var n = 0
         for id in ids {
-            var pi = g.pelIndex(id)
             if !s.contains(id) {
-                if let p = pi {
-                    g.pelRemove(at: p)
-                    c.noteWrite()
-                }
+                if g.acknowledge(id) { c.noteWrite() }
                 continue
             }
-            if force && pi == nil {
-                g.pelInsert(id, StreamNACK(consumer: nil, deliveryTime: now, deliveryCount: 1))
-                pi = g.pelIndex(id)
+            if force && !g.pel.contains(id) {
+                g.pel.insert(id, StreamNACK(consumer: nil, deliveryTime: now, deliveryCount: 1))
             }
-            guard let p = pi else { continue }
-            let owner = g.pelNacks[p].consumer
-            if owner != nil && minidle != 0 && now - g.pelNacks[p].deliveryTime < Int64(minidle) { continue }
+            guard let nack = g.pel.get(id) else { continue }
+            if nack.consumer != nil && minidle != 0 && now - nack.deliveryTime < Int64(minidle) { continue }
             if consumer == nil {
                 if let existing = g.lookupConsumer(name) {
                     existing.seenTime = now
@@ -1017,16 +1018,14 @@ enum StreamCommands {
                     c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xgroup-createconsumer", argv[1], c.db.id)
                 }
             }
-            if owner !== consumer { owner?.removePending(id) }
-            g.pelNacks[p].deliveryTime = deliveryTime
-            if retryCount >= 0 {
-                g.pelNacks[p].deliveryCount = retryCount
-            } else if !justid {
-                g.pelNacks[p].deliveryCount += 1
-            }
-            if owner !== consumer {
-                consumer!.addPending(id)
-                g.pelNacks[p].consumer = consumer
+            g.assign(id, to: consumer!)
+            g.pel.modify(id) { nack in
+                nack.deliveryTime = deliveryTime
+                if retryCount >= 0 {
+                    nack.deliveryCount = retryCount
+                } else if !justid {
+                    nack.deliveryCount += 1
+                }
             }
             if justid { addReplyStreamID(c, id) } else { addReplyOneEntry(c, s, id) }
             n += 1
@@ -1080,22 +1079,20 @@ enum StreamCommands {
         let now = c.server.cachedTimeMs
         let name = argv[3]
         var claimed: [StreamID] = []
-        var i = g.pelLowerBound(start)
-        while attempts > 0 && count > 0 && i < g.pelIDs.count {
+        var next = g.pel.next(atOrAfter: start)
+        while attempts > 0 && count > 0, let (id, nack) = next {
             attempts -= 1
-            let id = g.pelIDs[i]
             if !s.contains(id) {
                 // A deleted entry leaves the PEL and counts against COUNT, as in Redis 7.0.
-                g.pelRemove(at: i)
+                g.acknowledge(id)
                 deletedIDs.append(id)
                 count -= 1
                 c.noteWrite()
+                next = g.pel.next(atOrAfter: id)
                 continue
             }
-            if minidle != 0 && now - g.pelNacks[i].deliveryTime < Int64(minidle) {
-                i += 1
-                continue
-            }
+            next = id.incremented().flatMap { g.pel.next(atOrAfter: $0) }
+            if minidle != 0 && now - nack.deliveryTime < Int64(minidle) { continue }
             if consumer == nil {
                 if let existing = g.lookupConsumer(name) {
                     existing.seenTime = now
@@ -1106,20 +1103,16 @@ enum StreamCommands {
                     c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xgroup-createconsumer", argv[1], c.db.id)
                 }
             }
-            let owner = g.pelNacks[i].consumer
-            if owner !== consumer { owner?.removePending(id) }
-            g.pelNacks[i].deliveryTime = now
-            if !justid { g.pelNacks[i].deliveryCount += 1 }
-            if owner !== consumer {
-                consumer!.addPending(id)
-                g.pelNacks[i].consumer = consumer
+            g.assign(id, to: consumer!)
+            g.pel.modify(id) { nack in
+                nack.deliveryTime = now
+                if !justid { nack.deliveryCount += 1 }
             }
             claimed.append(id)
             count -= 1
             c.noteWrite()
-            i += 1
         }
-        let cursor = i < g.pelIDs.count ? g.pelIDs[i] : StreamID.zero
+        let cursor = next?.0 ?? StreamID.zero
         c.addReplyArrayLen(3)
         addReplyStreamID(c, cursor)
         c.addReplyArrayLen(claimed.count)
@@ -1315,7 +1308,7 @@ enum StreamCommands {
                 c.addReplyBulk("consumers")
                 c.addReplyInt(g.consumers.count)
                 c.addReplyBulk("pending")
-                c.addReplyInt(g.pelIDs.count)
+                c.addReplyInt(g.pel.count)
                 c.addReplyBulk("last-delivered-id")
                 addReplyStreamID(c, g.lastID)
                 c.addReplyBulk("entries-read")
@@ -1385,17 +1378,20 @@ enum StreamCommands {
             c.addReplyBulk("lag")
             if let lag = s.lag(of: g) { c.addReplyInt(Int(lag)) } else { c.addReplyNull() }
             c.addReplyBulk("pel-count")
-            c.addReplyInt(g.pelIDs.count)
+            c.addReplyInt(g.pel.count)
             c.addReplyBulk("pending")
-            let np = count == 0 ? g.pelIDs.count : Swift.min(count, g.pelIDs.count)
+            let np = count == 0 ? g.pel.count : Swift.min(count, g.pel.count)
             c.addReplyArrayLen(np)
-            for k in 0..<np {
-                let nack = g.pelNacks[k]
+            var k = 0
+            g.pel.forEach { id, nack in
+                if k >= np { return false }
+                k += 1
                 c.addReplyArrayLen(4)
-                addReplyStreamID(c, g.pelIDs[k])
+                addReplyStreamID(c, id)
                 c.addReplyBulk(nack.consumer?.name ?? [])
                 c.addReplyInt(Int(nack.deliveryTime))
                 c.addReplyInt(Int(nack.deliveryCount))
+                return true
             }
             c.addReplyBulk("consumers")
             c.addReplyArrayLen(g.consumers.count)
@@ -1410,17 +1406,16 @@ enum StreamCommands {
                 c.addReplyBulk("pending")
                 let nc = count == 0 ? con.pel.count : Swift.min(count, con.pel.count)
                 c.addReplyArrayLen(nc)
-                for k in 0..<nc {
-                    let id = con.pel[k]
+                var k = 0
+                con.pel.forEach { id, _ in
+                    if k >= nc { return false }
+                    k += 1
+                    let nack = g.pel.get(id)
                     c.addReplyArrayLen(3)
                     addReplyStreamID(c, id)
-                    if let pi = g.pelIndex(id) {
-                        c.addReplyInt(Int(g.pelNacks[pi].deliveryTime))
-                        c.addReplyInt(Int(g.pelNacks[pi].deliveryCount))
-                    } else {
-                        c.addReplyInt(0)
-                        c.addReplyInt(0)
-                    }
+                    c.addReplyInt(Int(nack?.deliveryTime ?? 0))
+                    c.addReplyInt(Int(nack?.deliveryCount ?? 0))
+                    return true
                 }
             }
         }

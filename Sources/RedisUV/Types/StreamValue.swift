@@ -225,12 +225,142 @@ struct StreamEntryFields {
 
 // MARK: - Consumer groups
 
+/// A sorted map from stream IDs to values (Redis keeps PELs in a rax keyed by the
+/// 128-bit ID): chunks of at most a few hundred IDs, found by binary search, so inserts
+/// and removals anywhere cost O(log n + chunk) even for PELs of millions of entries.
+struct StreamIDMap<V> {
+    struct Chunk {
+        var ids: [StreamID]
+        var values: [V]
+    }
+
+    static var chunkSize: Int { 128 }
+
+    private(set) var chunks: [Chunk] = []
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
+    var firstID: StreamID? { chunks.first?.ids.first }
+    var lastID: StreamID? { chunks.last?.ids.last }
+
+    /// The last chunk whose first ID is <= id, or 0.
+    private func chunkIndex(_ id: StreamID) -> Int {
+        var lo = 0, hi = chunks.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if chunks[mid].ids[0] <= id { lo = mid + 1 } else { hi = mid }
+        }
+        return Swift.max(0, lo - 1)
+    }
+
+    /// Chunk and index of the first ID >= id inside the chunk that would hold id.
+    private func position(_ id: StreamID) -> (Int, Int, Bool) {
+        if chunks.isEmpty { return (0, 0, false) }
+        let ci = chunkIndex(id)
+        let i = lowerBound(chunks[ci].ids, id)
+        return (ci, i, i < chunks[ci].ids.count && chunks[ci].ids[i] == id)
+    }
+
+    func get(_ id: StreamID) -> V? {
+        let (ci, i, found) = position(id)
+        return found ? chunks[ci].values[i] : nil
+    }
+
+    func contains(_ id: StreamID) -> Bool { position(id).2 }
+
+    /// Changes the value at `id` in place; false when absent.
+    @discardableResult
+    mutating func modify(_ id: StreamID, _ body: (inout V) -> Void) -> Bool {
+        let (ci, i, found) = position(id)
+        if !found { return false }
+        body(&chunks[ci].values[i])
+        return true
+    }
+
+    /// Adds `id` → `value`; false (and no change) when `id` is already there.
+    @discardableResult
+    mutating func insert(_ id: StreamID, _ value: V) -> Bool {
+        if let last = chunks.last?.ids.last, last < id {
+            if chunks[chunks.count - 1].ids.count >= Self.chunkSize {
+                chunks.append(Chunk(ids: [id], values: [value]))
+            } else {
+                chunks[chunks.count - 1].ids.append(id)
+                chunks[chunks.count - 1].values.append(value)
+            }
+            count += 1
+            return true
+        }
+        if chunks.isEmpty {
+            chunks.append(Chunk(ids: [id], values: [value]))
+            count = 1
+            return true
+        }
+        let (ci, i, found) = position(id)
+        if found { return false }
+        chunks[ci].ids.insert(id, at: i)
+        chunks[ci].values.insert(value, at: i)
+        count += 1
+        if chunks[ci].ids.count > 2 * Self.chunkSize {
+            let half = chunks[ci].ids.count / 2
+            let tail = Chunk(ids: Array(chunks[ci].ids[half...]), values: Array(chunks[ci].values[half...]))
+            chunks[ci].ids.removeSubrange(half...)
+            chunks[ci].values.removeSubrange(half...)
+            chunks.insert(tail, at: ci + 1)
+        }
+        return true
+    }
+
+    @discardableResult
+    mutating func remove(_ id: StreamID) -> V? {
+        let (ci, i, found) = position(id)
+        if !found { return nil }
+        chunks[ci].ids.remove(at: i)
+        let v = chunks[ci].values.remove(at: i)
+        if chunks[ci].ids.isEmpty { chunks.remove(at: ci) }
+        count -= 1
+        return v
+    }
+
+    /// The first entry with an ID >= id.
+    func next(atOrAfter id: StreamID) -> (StreamID, V)? {
+        if chunks.isEmpty { return nil }
+        var (ci, i, _) = position(id)
+        if i >= chunks[ci].ids.count {
+            ci += 1
+            i = 0
+            if ci >= chunks.count { return nil }
+        }
+        return (chunks[ci].ids[i], chunks[ci].values[i])
+    }
+
+    /// Entries from the first ID >= `from`, in order, until `body` returns false.
+    func forEach(from: StreamID = .zero, _ body: (StreamID, V) -> Bool) {
+        if chunks.isEmpty { return }
+        var (ci, i, _) = position(from)
+        while ci < chunks.count {
+            let c = chunks[ci]
+            while i < c.ids.count {
+                if !body(c.ids[i], c.values[i]) { return }
+                i += 1
+            }
+            ci += 1
+            i = 0
+        }
+    }
+
+    var allocatedBytes: Int {
+        chunks.reduce(chunks.capacity * MemoryLayout<Chunk>.stride) {
+            $0 + $1.ids.capacity * MemoryLayout<StreamID>.stride + $1.values.capacity * MemoryLayout<V>.stride + 64
+        }
+    }
+}
+
 /// A consumer of a group (streamConsumer).
 final class StreamConsumer {
     let name: [UInt8]
     var seenTime: Int64
-    /// IDs this consumer has pending, ascending.
-    var pel: [StreamID] = []
+    /// IDs this consumer has pending.
+    var pel = StreamIDMap<Void>()
 
     init(name: [UInt8], seenTime: Int64) {
         self.name = name
@@ -238,7 +368,8 @@ final class StreamConsumer {
     }
 }
 
-/// A pending entry (streamNACK).
+/// A pending entry (streamNACK): its owner (nil only for an XCLAIM FORCE placeholder
+/// before it is assigned), last delivery time and delivery count.
 struct StreamNACK {
     var consumer: StreamConsumer?
     var deliveryTime: Int64
@@ -253,24 +384,13 @@ final class StreamGroup {
     let name: [UInt8]
     var lastID: StreamID
     var entriesRead: Int64
-    var pelIDs: [StreamID] = []
-    var pelNacks: [StreamNACK] = []
+    var pel = StreamIDMap<StreamNACK>()
     var consumers: [StreamConsumer] = []
 
     init(name: [UInt8], lastID: StreamID, entriesRead: Int64) {
         self.name = name
         self.lastID = lastID
         self.entriesRead = entriesRead
-    }
-
-    /// Index of the first PEL entry >= id.
-    func pelLowerBound(_ id: StreamID) -> Int {
-        lowerBound(pelIDs, id)
-    }
-
-    func pelIndex(_ id: StreamID) -> Int? {
-        let i = pelLowerBound(id)
-        return i < pelIDs.count && pelIDs[i] == id ? i : nil
     }
 
     func consumerIndex(_ name: UnsafeRawBufferPointer) -> (Int, Bool) {
@@ -302,43 +422,39 @@ final class StreamGroup {
         let (i, found) = consumerIndex(name)
         guard found else { return nil }
         let c = consumers[i]
-        for id in c.pel {
-            if let j = pelIndex(id) {
-                pelIDs.remove(at: j)
-                pelNacks.remove(at: j)
-            }
+        c.pel.forEach { id, _ in
+            pel.remove(id)
+            return true
         }
         consumers.remove(at: i)
         return c.pel.count
     }
 
-    /// Adds `id` to the group PEL (it must not be there).
-    func pelInsert(_ id: StreamID, _ nack: StreamNACK) {
-        let i = pelLowerBound(id)
-        pelIDs.insert(id, at: i)
-        pelNacks.insert(nack, at: i)
+    /// Removes `id` from the group PEL and from its owner's (XACK).
+    @discardableResult
+    func acknowledge(_ id: StreamID) -> Bool {
+        guard let nack = pel.remove(id) else { return false }
+        nack.consumer?.pel.remove(id)
+        return true
     }
 
-    func pelRemove(at i: Int) {
-        let id = pelIDs[i]
-        if let c = pelNacks[i].consumer { c.removePending(id) }
-        pelIDs.remove(at: i)
-        pelNacks.remove(at: i)
+    /// Gives the pending entry `id` to `consumer` (removing it from its previous owner).
+    func assign(_ id: StreamID, to consumer: StreamConsumer) {
+        pel.modify(id) { nack in
+            if nack.consumer !== consumer {
+                nack.consumer?.pel.remove(id)
+                consumer.pel.insert(id, ())
+                nack.consumer = consumer
+            }
+        }
     }
 }
 
-extension StreamConsumer {
-    func addPending(_ id: StreamID) {
-        if let last = pel.last, last < id { pel.append(id); return }
-        let i = lowerBound(pel, id)
-        if i < pel.count && pel[i] == id { return }
-        pel.insert(id, at: i)
-    }
-
-    func removePending(_ id: StreamID) {
-        let i = lowerBound(pel, id)
-        if i < pel.count && pel[i] == id { pel.remove(at: i) }
-    }
+/// memcmp order with the shorter prefix first (rax order).
+func compareBytes(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Int {
+    let n = Swift.min(a.count, b.count)
+    for i in 0..<n where a[i] != b[i] { return a[i] < b[i] ? -1 : 1 }
+    return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
 }
 
 @inline(__always) func lowerBound(_ a: [StreamID], _ id: StreamID) -> Int {
@@ -348,13 +464,6 @@ extension StreamConsumer {
         if a[mid] < id { lo = mid + 1 } else { hi = mid }
     }
     return lo
-}
-
-/// memcmp order with the shorter prefix first (rax order).
-func compareBytes(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Int {
-    let n = Swift.min(a.count, b.count)
-    for i in 0..<n where a[i] != b[i] { return a[i] < b[i] ? -1 : 1 }
-    return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
 }
 
 // MARK: - The stream
@@ -392,11 +501,11 @@ final class StreamValue: KeyspaceValue {
                 map[ObjectIdentifier(c)] = nc
                 ng.consumers.append(nc)
             }
-            ng.pelIDs = g.pelIDs
-            ng.pelNacks = g.pelNacks.map { n in
-                var m = n
-                if let c = n.consumer { m.consumer = map[ObjectIdentifier(c)] }
-                return m
+            g.pel.forEach { id, nack in
+                var m = nack
+                if let c = nack.consumer { m.consumer = map[ObjectIdentifier(c)] }
+                ng.pel.insert(id, m)
+                return true
             }
             s.groups.append(ng)
         }
@@ -407,8 +516,8 @@ final class StreamValue: KeyspaceValue {
         var size = 96 + nodes.capacity * 8
         for n in nodes { size += 112 + n.data.capacity + n.masterFields.capacity + 64 }
         for g in groups {
-            size += 128 + g.name.count + g.pelIDs.capacity * 16 + g.pelNacks.capacity * 24
-            for c in g.consumers { size += 80 + c.name.count + c.pel.capacity * 16 }
+            size += 128 + g.name.count + g.pel.allocatedBytes
+            for c in g.consumers { size += 80 + c.name.count + c.pel.allocatedBytes }
         }
         return size
     }
