@@ -33,6 +33,12 @@ enum StreamCommands {
 
     static let invalidID = "Invalid stream ID specified as stream command argument"
 
+    @inline(__always) static func bytesEqual(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+        if a.count != b.count { return false }
+        if a.isEmpty { return true }
+        return a.withUnsafeBytes { memcmp($0.baseAddress!, b.baseAddress!, a.count) == 0 }
+    }
+
     // MARK: ID parsing
 
     /// Redis's string2ull: string2ll for non-negative values, else strtoull (leading
@@ -571,11 +577,9 @@ enum StreamCommands {
                 }
                 var deadline: Int64 = 0
                 if t > 0 {
-                    if Int64(t) > Int64.max - c.server.cachedTimeMs {
-                        c.addReplyError("timeout is out of range")
-                        return
-                    }
-                    deadline = Int64(t) + c.server.cachedTimeMs
+                    // As Redis 7.0.15: a deadline past Int64.max wraps, and never comes.
+                    let (d, overflow) = Int64(t).addingReportingOverflow(c.server.cachedTimeMs)
+                    deadline = overflow ? 0 : d
                 }
                 timeout = deadline
                 blockArg = i
@@ -666,8 +670,11 @@ enum StreamCommands {
         let now = c.server.cachedTimeMs
         var mark = -1
         var arraylen = 0
+        // A parked read woken by one key answers with that key's stream only.
+        let servingKey = isReprocessing ? c.server.blocking.servingKey : nil
         for k in 0..<streamsCount {
             guard let s = streams[k] else { continue }
+            if let sk = servingKey, !bytesEqual(sk.key, argv[streamsArg + k]) { continue }
             var gt = ids[k]
             var serve = false
             var history = false
