@@ -344,7 +344,9 @@ enum StreamCommands {
                 id = a.id
             } else if s.lastID.ms == a.id.ms {
                 if s.lastID.seq == UInt64.max {
-                    c.addReplyError("The ID specified in XADD is equal or smaller than the target stream top item")
+                    // Redis 7.0.15 fails here without setting errno = EDOM, so XADD
+                    // reports the other error.
+                    c.addReplyError("Elements are too large to be stored")
                     return
                 }
                 id = StreamID(ms: s.lastID.ms, seq: s.lastID.seq + 1)
