@@ -408,7 +408,7 @@ enum StreamCommands {
     static func xrangeGeneric(_ c: Client, _ argv: Argv, reverse: Bool) {
         let startArg = reverse ? argv[3] : argv[2]
         let endArg = reverse ? argv[2] : argv[3]
-        guard var (start, startEx) = intervalID(c, startArg, missingSeq: 0) else { return }
+        guard case (var start, let startEx)? = intervalID(c, startArg, missingSeq: 0) else { return }
         if startEx {
             guard let s = start.incremented() else {
                 c.addReplyError("invalid start ID for the interval")
@@ -416,7 +416,7 @@ enum StreamCommands {
             }
             start = s
         }
-        guard var (end, endEx) = intervalID(c, endArg, missingSeq: UInt64.max) else { return }
+        guard case (var end, let endEx)? = intervalID(c, endArg, missingSeq: UInt64.max) else { return }
         if endEx {
             guard let e = end.decremented() else {
                 c.addReplyError("invalid end ID for the interval")
@@ -761,7 +761,6 @@ enum StreamCommands {
                                    start: StreamID, count: Int, noack: Bool, now: Int64) {
         let mark = c.addReplyDeferredLen()
         var n = 0
-        // Collect first: the PEL updates do not touch the entries, but keep it simple.
         s.forEachEntry(from: start, to: .max, reverse: false) { id, f in
             if id > g.lastID {
                 if g.entriesRead != StreamGroup.invalidEntriesRead && !s.rangeHasTombstones(id, nil) {
@@ -862,7 +861,7 @@ enum StreamCommands {
             }
             guard let v = longLongOrReply(c, argv[startidx + 2]) else { return }
             count = v < 0 ? 0 : v
-            guard var (s0, sx) = intervalID(c, argv[startidx], missingSeq: 0) else { return }
+            guard case (var s0, let sx)? = intervalID(c, argv[startidx], missingSeq: 0) else { return }
             if sx {
                 guard let n = s0.incremented() else {
                     c.addReplyError("invalid start ID for the interval")
@@ -870,7 +869,7 @@ enum StreamCommands {
                 }
                 s0 = n
             }
-            guard var (e0, ex) = intervalID(c, argv[startidx + 1], missingSeq: UInt64.max) else { return }
+            guard case (var e0, let ex)? = intervalID(c, argv[startidx + 1], missingSeq: UInt64.max) else { return }
             if ex {
                 guard let n = e0.decremented() else {
                     c.addReplyError("invalid end ID for the interval")
@@ -880,7 +879,6 @@ enum StreamCommands {
             }
             start = s0
             end = e0
-            _ = sx
             if startidx + 3 < argv.count { consumerArg = startidx + 3 }
         }
         let (found, ok) = readStream(c, argv[1])
@@ -1046,7 +1044,7 @@ enum StreamCommands {
     static func xautoclaim(_ c: Client, _ argv: Argv) {
         guard var minidle = longLongOrReply(c, argv[4], "Invalid min-idle-time argument for XAUTOCLAIM") else { return }
         if minidle < 0 { minidle = 0 }
-        guard var (start, startEx) = intervalID(c, argv[5], missingSeq: 0) else { return }
+        guard case (var start, let startEx)? = intervalID(c, argv[5], missingSeq: 0) else { return }
         if startEx {
             guard let n = start.incremented() else {
                 c.addReplyError("invalid start ID for the interval")
@@ -1054,7 +1052,6 @@ enum StreamCommands {
             }
             start = n
         }
-        _ = startEx
         var count = 100
         var justid = false
         var j = 6
@@ -1242,10 +1239,9 @@ enum StreamCommands {
             c.noteWrite()
             c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xgroup-setid", key, c.db.id)
         } else if argv.equals(1, "destroy") && argv.count == 4 {
-            if let grp = g, let st = s {
+            if g != nil, let st = s {
                 let (i, _) = st.groupIndex(argv[3])
                 st.groups.remove(at: i)
-                _ = grp
                 c.addReplyInt(1)
                 c.noteWrite()
                 c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xgroup-destroy", key, c.db.id)
