@@ -2,7 +2,7 @@ import XCTest
 
 /// Seeded random stream commands sent in lockstep to redis-server and redis-uv, replies
 /// compared byte for byte: XADD (explicit and `<ms>-*` IDs, MAXLEN/MINID with = and ~,
-/// LIMIT), XRANGE, XREVRANGE, XDEL, XTRIM, XLEN, XSETID, consumer groups (XGROUP,
+/// LIMIT), XRANGE, XREVRANGE, XDEL, XTRIM, XLEN, XSETID (ENTRIESADDED, MAXDELETEDID), XREAD over two keys, consumer groups (XGROUP,
 /// XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM) and XINFO, with small
 /// `stream-node-max-entries` values so that many node boundaries are crossed. Replies
 /// that carry idle or delivery times are compared with their integers masked.
@@ -75,7 +75,7 @@ final class StreamFuzzDifferentialTests: XCTestCase {
         let key = pick(keys)
         let group = pick(groups)
         let consumer = pick(consumers)
-        switch int(0...99) {
+        switch int(0...105) {
         case 0..<28:
             var args = ["XADD", key]
             if chance(5) { args.append("NOMKSTREAM") }
@@ -153,8 +153,19 @@ final class StreamFuzzDifferentialTests: XCTestCase {
             return (["CONFIG", "SET", "stream-node-max-entries", String(pick([0, 1, 2, 3, 5, 10, 100]))], .exact)
         case 97..<98:
             return (["DEL", key], .exact)
-        default:
+        case 98..<99:
             return (["SET", "str", "x"], .exact)
+        case 99..<103:
+            var args = ["XREAD"]
+            if chance(60) { args += ["COUNT", String(pick([0, 1, 2, 5, -1]))] }
+            let k2 = pick(keys)
+            args += ["STREAMS", key, k2, pick(["$", id()]), pick(["$", "0", id()])]
+            return (args, .exact)
+        default:
+            var args = ["XSETID", key, id()]
+            if chance(50) { args += ["ENTRIESADDED", String(pick([0, 5, 50, 500, -1]))] }
+            if chance(50) { args += ["MAXDELETEDID", id()] }
+            return (args, .exact)
         }
     }
 
