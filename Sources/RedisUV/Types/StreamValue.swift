@@ -752,9 +752,12 @@ final class StreamValue: KeyspaceValue {
     /// flagged deleted. `limit` 0 = no limit. Returns the number of entries removed.
     func trim(_ strategy: TrimStrategy, approx: Bool, limit: Int) -> Int {
         var deleted = 0
-        while !nodes.isEmpty {
+        // Whole nodes go in one removal at the end (a long trim stays linear).
+        var ni = 0
+        defer { if ni > 0 { nodes.removeFirst(ni) } }
+        while ni < nodes.count {
             if case .maxlen(let maxlen) = strategy, length <= maxlen { break }
-            let n = nodes[0]
+            let n = nodes[ni]
             let entries = n.count
             if limit != 0 && deleted + entries > limit { break }
             let removeNode: Bool
@@ -763,7 +766,7 @@ final class StreamValue: KeyspaceValue {
             case .minid(let minid): removeNode = n.last < minid
             }
             if removeNode {
-                nodes.removeFirst()
+                ni += 1
                 length -= entries
                 deleted += entries
                 continue
@@ -796,10 +799,30 @@ final class StreamValue: KeyspaceValue {
         }
         if length == 0 {
             firstID = .zero
-        } else if let f = edgeID(first: true) {
-            firstID = f
+        } else {
+            // The first live entry, past the nodes about to be removed.
+            var found: StreamID? = nil
+            var k = ni
+            while found == nil && k < nodes.count {
+                found = StreamValue.firstLive(nodes[k])
+                k += 1
+            }
+            if let f = found { firstID = f }
         }
         return deleted
+    }
+
+    /// The first entry of `n` not flagged deleted.
+    static func firstLive(_ n: StreamNode) -> StreamID? {
+        n.data.withUnsafeBufferPointer { buf -> StreamID? in
+            guard let p = buf.baseAddress else { return nil }
+            var off = 0
+            while off < buf.count {
+                if p[off] & StreamNode.flagDeleted == 0 { return n.entryID(p, off) }
+                off = n.skipEntry(p, off)
+            }
+            return nil
+        }
     }
 
     // MARK: introspection
