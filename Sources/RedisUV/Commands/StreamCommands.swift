@@ -630,11 +630,20 @@ enum StreamCommands {
         }
         var ids: [StreamID] = []
         ids.reserveCapacity(streamsCount)
-        var groups: [StreamGroup] = []
+        var groups: [StreamGroup?] = []
         var streams: [StreamValue?] = []
         let isReprocessing = c.reprocessingDeadline != nil
+        // A parked read woken by one key answers with that key's stream only and looks at
+        // no other key (Redis's serveClientsBlockedOnStreamKey).
+        let servingKey = isReprocessing ? c.server.blocking.servingKey : nil
         for j in (streamsArg + streamsCount)..<argv.count {
             let key = argv[j - streamsCount]
+            if let sk = servingKey, !bytesEqual(sk.key, key) {
+                streams.append(nil)
+                groups.append(nil)
+                ids.append(.zero)
+                continue
+            }
             let (s, ok) = readStream(c, key)
             guard ok else { return }
             streams.append(s)
@@ -672,11 +681,8 @@ enum StreamCommands {
         let now = c.server.cachedTimeMs
         var mark = -1
         var arraylen = 0
-        // A parked read woken by one key answers with that key's stream only.
-        let servingKey = isReprocessing ? c.server.blocking.servingKey : nil
         for k in 0..<streamsCount {
             guard let s = streams[k] else { continue }
-            if let sk = servingKey, !bytesEqual(sk.key, argv[streamsArg + k]) { continue }
             var gt = ids[k]
             var serve = false
             var history = false
@@ -685,7 +691,7 @@ enum StreamCommands {
                     serve = true
                     history = true
                 } else if s.length > 0 {
-                    let last = groups[k].lastID
+                    let last = groups[k]!.lastID
                     if s.lastValidID > last {
                         serve = true
                         gt = last
@@ -703,7 +709,7 @@ enum StreamCommands {
             if c.resp == 2 { c.addReplyArrayLen(2) }
             c.addReplyBulk(argv[streamsArg + k])
             if xreadgroup {
-                let g = groups[k]
+                let g = groups[k]!
                 let cname = argv[groupArg + 1]
                 var consumer = g.lookupConsumer(cname)
                 if consumer == nil {
