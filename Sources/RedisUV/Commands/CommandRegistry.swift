@@ -21,5 +21,6 @@ enum CommandRegistry {
             + ListCommands.table
             + TransactionCommands.table
             + PubSubCommands.table
+            + StreamCommands.table
     }
 }

@@ -58,6 +58,9 @@ final class BlockingState {
     var blockedClients = 0
     /// Set while ready keys are being served (no nested serving).
     var serving = false
+    /// The key whose readiness is re-executing a parked command, while it runs: Redis
+    /// serves a blocked XREAD from that one stream only (serveClientsBlockedOnStreamKey).
+    var servingKey: BlockingKey?
 }
 
 extension Server {
@@ -146,7 +149,9 @@ extension Server {
                     let savedDB = c.db
                     c.db = db
                     c.reprocessingDeadline = state.deadlineMs
+                    blocking.servingKey = bk
                     reexecute(c, state.command, state.argv.argv)
+                    blocking.servingKey = nil
                     c.reprocessingDeadline = nil
                     if c.blocked == nil && c.db === db { c.db = savedDB }
                     if c.blocked == nil { resumeAfterUnblock(c) }

@@ -501,6 +501,7 @@ enum ConfigTable {
         int("set-max-intset-entries", \.setMaxIntsetEntries, 0...longMax),
         int("zset-max-listpack-entries", alias: "zset-max-ziplist-entries", \.zsetMaxListpackEntries, 0...longMax),
         memory("zset-max-listpack-value", alias: "zset-max-ziplist-value", \.zsetMaxListpackValue, 0...longMax),
+        // stream-node-max-*: effective (Types/StreamValue.swift).
         memory("stream-node-max-bytes", \.streamNodeMaxBytes, 0...longMax),
         int("stream-node-max-entries", \.streamNodeMaxEntries, 0...longMax),
         memory("hll-sparse-max-bytes", \.hllSparseMaxBytes, 0...longMax),
