@@ -542,10 +542,11 @@ enum StreamCommands {
         s.lastID = id
         if entriesAdded != -1 { s.entriesAdded = entriesAdded }
         if !maxXdel.isZero { s.maxDeletedID = maxXdel }
-        c.server.signalModifiedKey(c.db, key)
-        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xsetid", key, c.db.id)
-        c.noteWrite()
+        // No signalModifiedKey: Redis 7.0.15's xsetidCommand does not call it, so a
+        // WATCH on the stream survives XSETID there too.
         c.addReplyOK()
+        c.noteWrite()
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xsetid", key, c.db.id)
     }
 
     // MARK: XREAD / XREADGROUP
@@ -1264,10 +1265,15 @@ enum StreamCommands {
                 c.addReplyInt(0)
             }
         } else if argv.equals(1, "delconsumer") && argv.count == 5 {
-            let pending = g!.deleteConsumer(argv[4]) ?? 0
+            // As Redis: a change (dirty, event) only when the consumer existed, and the
+            // event goes out before the reply.
+            var pending = 0
+            if let p = g!.deleteConsumer(argv[4]) {
+                pending = p
+                c.noteWrite()
+                c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xgroup-delconsumer", key, c.db.id)
+            }
             c.addReplyInt(pending)
-            c.noteWrite()
-            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xgroup-delconsumer", key, c.db.id)
         } else {
             c.addReplyError("unknown subcommand or wrong number of arguments for '\(sub)'. Try XGROUP HELP.")
         }
