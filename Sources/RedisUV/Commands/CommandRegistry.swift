@@ -19,5 +19,6 @@ enum CommandRegistry {
             + GeoCommands.table
             + SortCommand.table
             + ListCommands.table
+            + DumpRestoreCommands.table
     }
 }

@@ -13,6 +13,18 @@ enum DebugCommand {
     static func debug(_ c: Client, _ argv: Argv) {
         if argv.count == 2 && argv.equals(1, "help") {
             help(c)
+        } else if argv.equals(1, "populate") && argv.count >= 3 && argv.count <= 5 {
+            populate(c, argv)
+        } else if argv.equals(1, "reload") {
+            // DEBUG RELOAD [NOSAVE]: save, empty the keyspace, load the file back.
+            var save = true
+            for i in 2..<max(2, argv.count) {
+                if argv.equals(i, "nosave") { save = false } else if !argv.equals(i, "noflush") {
+                    c.addReplyError("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+                    return
+                }
+            }
+            if let err = c.server.debugReload(save: save) { c.addReplyError(err) } else { c.addReplyOK() }
         } else if argv.equals(1, "sleep") && argv.count == 3 {
             sleep(c, argv)
         } else if argv.equals(1, "set-active-expire") && argv.count == 3 {
@@ -71,6 +83,48 @@ enum DebugCommand {
     /// Redis's estimateObjectIdleTime in seconds, over the 24-bit LRU clock.
     static func idleSeconds(lru: UInt32, clock: UInt32) -> Int {
         clock >= lru ? Int(clock - lru) : Int(clock) + Int(KeyEntry.lruMask - lru)
+    }
+
+    // MARK: POPULATE
+
+    /// DEBUG POPULATE count [prefix] [size]: keys "prefix:N" holding "value:N" (cut or
+    /// zero-padded to `size`), existing keys left alone; not counted as changes (as Redis).
+    static func populate(_ c: Client, _ argv: Argv) {
+        guard let keys = parseStrictInt(argv[2]), keys >= 0 else {
+            c.addReplyError("value is out of range, must be positive")
+            return
+        }
+        var size = 0
+        if argv.count == 5 {
+            guard let v = parseStrictInt(argv[4]), v >= 0 else {
+                c.addReplyError("value is out of range, must be positive")
+                return
+            }
+            size = v
+        }
+        let prefix = argv.count >= 4 ? Array(argv[3]) : Array("key".utf8)
+        let lru = c.server.lruClock
+        var key = [UInt8]()
+        for j in 0..<keys {
+            key.removeAll(keepingCapacity: true)
+            key += prefix
+            key.append(UInt8(ascii: ":"))
+            key += Array(String(j).utf8)
+            let exists = key.withUnsafeBytes { c.lookupWrite($0) != nil }
+            if exists { continue }
+            var value = Array("value:\(j)".utf8)
+            if size > 0 {
+                if value.count > size { value.removeLast(value.count - size) }
+                else { value += [UInt8](repeating: 0, count: size - value.count) }
+            }
+            key.withUnsafeBytes { k in
+                value.withUnsafeBytes { v in
+                    c.db.add(KeyEntry.make(key: k, value: v, encoding: stringEncoding(for: v), lru: lru))
+                    c.server.signalModifiedKey(c.db, k)
+                }
+            }
+        }
+        c.addReplyOK()
     }
 
     // MARK: serialized length (Redis's rdbSavedObjectLen for strings)

@@ -440,6 +440,9 @@ enum KeyspaceCommands {
         guard flushOptionOK(c, argv) else { return }
         var removed = 0
         for db in c.server.dbs { removed += db.flush() }
+        c.server.dirty += removed
+        c.server.flushAllResetRDB()
+        c.server.dirty -= removed
         c.noteWrite(removed + 1)
         c.addReplyOK()
     }

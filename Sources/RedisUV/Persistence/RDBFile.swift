@@ -35,7 +35,7 @@ enum RDBFile {
     /// master). `log` receives Redis's informational lines (aux fields, skipped functions).
     static func load(_ bytes: UnsafeRawBufferPointer, into dbs: [Database], limits: RDBLoadLimits,
                      verifyChecksum: Bool, nowMs: Int64, lruClock: UInt32, lfu: Bool,
-                     log: (String) -> Void, progress: ((Int) -> Void)? = nil) throws -> RDBLoadResult {
+                     log: (String) -> Void, progress: ((RDBReader) -> Void)? = nil) throws -> RDBLoadResult {
         let r = RDBReader(bytes)
         var result = RDBLoadResult()
         let version = try checkHeader(r)
@@ -136,7 +136,7 @@ enum RDBFile {
                 sinceProgress += 1
                 if sinceProgress >= 1024, let progress {
                     sinceProgress = 0
-                    progress(r.pos)
+                    progress(r)
                 }
                 continue
             }

@@ -37,6 +37,8 @@ final class Server {
     let hashSeed: UInt64
     /// Progress and statistics of the active expiry cycles.
     let activeExpire = ActiveExpireState()
+    /// BGSAVE child, save statistics (Persistence/ServerPersistence.swift).
+    let persistence = PersistenceState()
 
     init(config: ServerConfig, log: Logger) {
         self.config = config
@@ -122,6 +124,7 @@ final class Server {
             db.needsShrinkCheck = false
         }
         if config.timeout > 0 { closeIdleClients() }
+        persistenceCron()
         if shutdownRequested { loop?.stop() }
     }
 
