@@ -42,6 +42,7 @@ enum RDBFile {
         result.version = version
         var db = dbs.isEmpty ? nil : dbs[0]
         var expireAt: Int64 = -1
+        var hasExpire = false
         var lfuFreq = -1
         var lruIdle = -1
         var sinceProgress = 0
@@ -51,9 +52,11 @@ enum RDBFile {
             switch type {
             case RDB.opExpireTime:
                 expireAt = try r.secondTime() * 1000
+                hasExpire = true
                 continue
             case RDB.opExpireTimeMs:
                 expireAt = try r.millisecondTime()
+                hasExpire = true
                 continue
             case RDB.opFreq:
                 lfuFreq = Int(try r.byte())
@@ -71,8 +74,12 @@ enum RDBFile {
                 db = dbs[id]
                 continue
             case RDB.opResizeDB:
+                // Size the table once instead of doubling it all the way (dictExpand).
+                let size = try r.length()
                 _ = try r.length()
-                _ = try r.length()
+                if let db, size > db.table.bucketCount, size <= r.remaining {
+                    db.table.resize(to: size)
+                }
                 continue
             case RDB.opAux:
                 let k = String(decoding: try r.stringArray(), as: UTF8.self)
@@ -102,9 +109,7 @@ enum RDBFile {
                 guard RDB.isObjectType(type) else {
                     throw r.error("Unknown RDB type or opcode \(type)", at: opStart)
                 }
-                let keyStart = r.pos
-                let key = try r.stringArray()
-                _ = keyStart
+                let key = try r.stableString()
                 var lru = lruClock
                 if lfu {
                     lru = LFUPolicy.initialStamp(nowMs: nowMs)
@@ -114,15 +119,14 @@ enum RDBFile {
                     let idle = UInt32(truncatingIfNeeded: min(lruIdle, Int(KeyEntry.lruMask)))
                     lru = lruClock >= idle ? lruClock - idle : KeyEntry.lruMask - (idle - lruClock) + 1
                 }
-                let entry = try key.withUnsafeBytes { (k: UnsafeRawBufferPointer) throws -> KeyEntry? in
-                    try RDBObjects.load(type: type, key: k, from: r, limits: limits, lru: lru)
-                }
-                defer { expireAt = -1; lfuFreq = -1; lruIdle = -1 }
+                let entry = try RDBObjects.load(type: type, key: key, from: r, limits: limits, lru: lru)
+                defer { expireAt = -1; hasExpire = false; lfuFreq = -1; lruIdle = -1 }
                 guard let entry else {
                     result.emptyKeysSkipped += 1
                     continue
                 }
-                if expireAt >= 0 && expireAt < nowMs {
+                // A time before 1970 (negative) is in the past too.
+                if hasExpire && expireAt < nowMs {
                     result.keysExpired += 1
                     continue
                 }

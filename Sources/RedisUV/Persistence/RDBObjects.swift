@@ -250,7 +250,7 @@ enum RDBObjects {
     /// nil for an empty value (Redis skips empty keys). Throws on anything malformed.
     static func load(type: UInt8, key: UnsafeRawBufferPointer, from r: RDBReader, limits: RDBLoadLimits,
                      lru: UInt32) throws -> KeyEntry? {
-        let start = r.pos - 1
+        let start = r.pos  // where the value begins (errors name it)
         switch type {
         case RDB.typeString:
             return try r.withString { v throws in

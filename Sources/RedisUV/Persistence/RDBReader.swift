@@ -23,7 +23,10 @@ final class RDBReader {
         scratch = malloc(scratchCapacity)!
     }
 
-    deinit { free(scratch) }
+    deinit {
+        free(scratch)
+        free(keyBuffer)
+    }
 
     var remaining: Int { count - pos }
     var atEnd: Bool { pos >= count }
@@ -169,6 +172,24 @@ final class RDBReader {
             return try body(UnsafeRawBufferPointer(start: scratch, count: ulen))
         default:
             throw error("Unknown RDB string encoding type \(len)", at: start)
+        }
+    }
+
+    private var keyBuffer: UnsafeMutableRawPointer? = nil
+    private var keyCapacity = 0
+
+    /// A string that stays valid while the next strings are read: a verbatim string
+    /// points into the input; an encoded one is copied aside (until the next call).
+    func stableString() throws -> UnsafeRawBufferPointer {
+        try withString { b in
+            if let p = b.baseAddress, p >= base, p <= base + count { return b }
+            if b.count > keyCapacity {
+                free(keyBuffer)
+                keyCapacity = max(b.count, 64)
+                keyBuffer = malloc(keyCapacity)!
+            }
+            if b.count > 0 { keyBuffer!.copyMemory(from: b.baseAddress!, byteCount: b.count) }
+            return UnsafeRawBufferPointer(start: keyBuffer, count: b.count)
         }
     }
 

@@ -67,7 +67,7 @@ extension Server {
                 // does not stay resident next to the data it became.
                 r.updateChecksum()
                 let upTo = (r.pos / page) * page
-                if let base, upTo - dropped >= 8 << 20 {
+                if let base, upTo - dropped >= 2 << 20 {
                     _ = madvise(base + dropped, upTo - dropped, MADV_DONTNEED)
                     dropped = upTo
                 }
