@@ -228,6 +228,41 @@ final class RDBIntegrationTests: XCTestCase {
         return b + withUnsafeBytes(of: crc.littleEndian) { Array($0) }
     }
 
+    /// A BGSAVE that cannot rename its file (a directory is in the way) fails; with save
+    /// points and stop-writes-on-bgsave-error, writes and PING then get -MISCONF, reads
+    /// still work, and a good save clears it. Same replies as redis-server.
+    func testFailedBgsaveStopsWritesWithMisconf() throws {
+        var replies: [[String]] = []
+        for kind in [ServerProcess.Kind.redisServer, .redisUV] {
+            let (s, dir) = try start(kind, file: nil, extra: ["--save", "3600 1"])
+            let c = try s.connect()
+            // A first reply means start-up (and its load of the empty dir) is over.
+            var out = [String(decoding: try call(c, "SET", "k", "v").raw, as: UTF8.self)]
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("dump.rdb"), withIntermediateDirectories: false)
+            out.append(String(decoding: try call(c, "BGSAVE").raw, as: UTF8.self))
+            var status = ""
+            for _ in 0..<100 {
+                let info = String(decoding: try call(c, "INFO", "persistence").payload ?? [], as: UTF8.self)
+                if info.contains("rdb_bgsave_in_progress:0") && info.contains("rdb_last_bgsave_status:err") { status = "err"; break }
+                usleep(50_000)
+            }
+            out.append(status)
+            for cmd in [["SET", "k", "w"], ["PING"], ["GET", "k"], ["DEL", "k"], ["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"],
+                        ["SET", "k", "x"], ["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"], ["INCR", "n"]] {
+                try c.send(command: cmd)
+                out.append(String(decoding: try c.readReply(), as: UTF8.self))
+            }
+            try FileManager.default.removeItem(at: dir.appendingPathComponent("dump.rdb"))
+            out.append(String(decoding: try call(c, "SAVE").raw, as: UTF8.self))
+            out.append(String(decoding: try call(c, "SET", "k", "y").raw, as: UTF8.self))
+            replies.append(out)
+            s.stop()
+        }
+        XCTAssertEqual(replies[0][2], "err")
+        XCTAssertTrue(replies[0][3].hasPrefix("-MISCONF"), replies[0][3])
+        XCTAssertEqual(replies[1], replies[0])
+    }
+
     // MARK: start-up, shutdown, crash safety
 
     func testCorruptFileStopsStartupWithTheOffset() throws {

@@ -59,6 +59,11 @@ extension Server {
             c.addReplyError("-NOAUTH Authentication required.")
             return
         }
+        // stop-writes-on-bgsave-error: writes (and PING) fail while the last save failed.
+        if persistence.lastBgsaveOK == false && rejectWriteOnDiskError(c, cmd) {
+            cmd.rejectedCalls &+= 1
+            return
+        }
         call(c, cmd, argv)
     }
 

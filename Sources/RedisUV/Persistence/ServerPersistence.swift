@@ -284,6 +284,19 @@ extension Server {
         }
     }
 
+    /// Redis's writeCommandsDeniedByDiskError check in processCommand: with
+    /// stop-writes-on-bgsave-error and save points, a failed last save refuses write
+    /// commands and PING with -MISCONF. True when `c` got the error.
+    func rejectWriteOnDiskError(_ c: Client, _ cmd: RedisCommand) -> Bool {
+        guard config.stopWritesOnBgsaveError && !config.save.isEmpty && !persistence.lastBgsaveOK else { return false }
+        guard cmd.flags.contains(.write) || cmd.fullName == "ping" else { return false }
+        c.addReplyError("-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+                        + "Commands that may modify the data set are disabled, because this instance is configured to report "
+                        + "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
+                        + "Please check the Redis logs for details about the RDB error.")
+        return true
+    }
+
     /// DEBUG RELOAD: save, empty, load again.
     func debugReload(save: Bool) -> String? {
         if save && !rdbSave() { return "Error trying to save the DB" }
