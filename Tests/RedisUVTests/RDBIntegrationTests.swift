@@ -263,6 +263,35 @@ final class RDBIntegrationTests: XCTestCase {
         XCTAssertEqual(replies[1], replies[0])
     }
 
+    /// Under an LRU policy files carry IDLE, under an LFU one FREQ: RESTORE IDLETIME/FREQ
+    /// set them, SAVE writes them, redis-server reads them back.
+    func testIdleAndFreqTravelThroughFilesAndRestore() throws {
+        for (policy, option, value, probe) in [("allkeys-lru", "IDLETIME", "1000", "IDLETIME"), ("allkeys-lfu", "FREQ", "50", "FREQ")] {
+            let (uv, dir) = try start(.redisUV, file: nil, extra: ["--maxmemory-policy", policy])
+            let (ref0, _) = try start(.redisServer, file: nil, extra: ["--maxmemory-policy", policy])
+            let u = try uv.connect(), r0 = try ref0.connect()
+            _ = try call(r0, "SET", "src", "hello")
+            let payload = try call(r0, "DUMP", "src").payload!
+            for c in [u, r0] {
+                XCTAssertEqual(try call(c, [bytes("RESTORE"), bytes("k"), bytes("0"), payload, bytes(option), bytes(value)]).line, bytes("OK"))
+            }
+            let a = Int(String(decoding: try call(u, "OBJECT", probe, "k").line, as: UTF8.self)) ?? -1
+            let b = Int(String(decoding: try call(r0, "OBJECT", probe, "k").line, as: UTF8.self)) ?? -1
+            XCTAssertEqual(a, Int(value), policy)
+            XCTAssertEqual(b, Int(value), policy)
+            XCTAssertEqual(try call(u, "SAVE").line, bytes("OK"))
+            let (ref, refDir) = try start(.redisServer, file: dir.appendingPathComponent("dump.rdb"), extra: ["--maxmemory-policy", policy])
+            let rc = try ref.connect()
+            let loaded = Int(String(decoding: try call(rc, "OBJECT", probe, "k").line, as: UTF8.self)) ?? -1
+            XCTAssertLessThanOrEqual(abs(loaded - Int(value)!), 2, "\(policy): redis-server read \(loaded)")
+            // And back: redis-server's file into redis-uv.
+            XCTAssertEqual(try call(rc, "SAVE").line, bytes("OK"))
+            let (uv2, _) = try start(.redisUV, file: refDir.appendingPathComponent("dump.rdb"), extra: ["--maxmemory-policy", policy])
+            let back = Int(String(decoding: try call(try uv2.connect(), "OBJECT", probe, "k").line, as: UTF8.self)) ?? -1
+            XCTAssertLessThanOrEqual(abs(back - Int(value)!), 2, "\(policy): redis-uv read \(back)")
+        }
+    }
+
     // MARK: start-up, shutdown, crash safety
 
     func testCorruptFileStopsStartupWithTheOffset() throws {
