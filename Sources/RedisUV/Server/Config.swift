@@ -26,6 +26,9 @@ struct ServerConfig {
     var daemonize = false
     var pidfile = ""
     var replicaof = ""
+    /// Effective (Persistence/ServerPersistence.swift): save points checked by the cron,
+    /// SHUTDOWN and FLUSHALL saving; with dir, dbfilename, rdbcompression, rdbchecksum,
+    /// stop-writes-on-bgsave-error and rdb-version below.
     var save: [(seconds: Int, changes: Int)] = [(3600, 1), (300, 100), (60, 10000)]
     var appendonly = false
     var appendfilename = "appendonly.aof"
