@@ -38,7 +38,8 @@ enum ServerCommands {
             c.addReplyError("Background save already in progress")
             return
         }
-        if c.server.rdbSave() { c.addReplyOK() } else { c.addReplyError("ERR") }
+        // A failure replies shared.err: "-ERR" alone (the reason is in the log).
+        if c.server.rdbSave() { c.addReplyOK() } else { c.addReplyError("-ERR") }
     }
 
     /// BGSAVE [SCHEDULE] (bgsaveCommand).
@@ -58,7 +59,7 @@ enum ServerCommands {
         } else if c.server.rdbSaveBackground() {
             c.addReplyStatus("Background saving started")
         } else {
-            c.addReplyError("ERR")
+            c.addReplyError("-ERR")
         }
     }
 

@@ -175,6 +175,7 @@ extension Server {
             // nor touches libuv; it writes the file and leaves with _exit.
             signal(SIGINT, SIG_IGN)
             signal(SIGTERM, SIG_DFL)
+            log.role = "C"
             let ok = rdbSaveToFile(rdbPath, tempName: "temp-\(getpid()).rdb")
             if ok { log.notice("DB saved on disk") }
             _exit(ok ? 0 : 1)
