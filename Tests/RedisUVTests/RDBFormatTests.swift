@@ -233,13 +233,17 @@ final class RDBFormatTests: XCTestCase {
     /// crash, a hang or a huge allocation.
     func testTruncatedAndCorruptedFilesFailCleanly() throws {
         let bytes = try Self.fixture("all-types.rdb")
-        for n in Array(stride(from: 0, to: bytes.count, by: 211)) + Array(0..<120) + Array(bytes.count - 40..<bytes.count) {
+        // RDB_FUZZ_ITERATIONS=N: every truncation and N flips (a long run; default is quick).
+        let long = Int(ProcessInfo.processInfo.environment["RDB_FUZZ_ITERATIONS"] ?? "") ?? 0
+        let cuts = long > 0 ? Array(0..<bytes.count)
+            : Array(stride(from: 0, to: bytes.count, by: 211)) + Array(0..<120) + Array(bytes.count - 40..<bytes.count)
+        for n in cuts {
             XCTAssertThrowsError(try Self.loadFixture(Array(bytes[0..<n]))) { e in
                 XCTAssertTrue(e is RDBError, "\(e)")
             }
         }
         var rng = SystemRandomNumberGenerator()
-        for _ in 0..<300 {
+        for _ in 0..<(long > 0 ? long : 300) {
             var b = bytes
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
                 let i = Int.random(in: 9..<b.count, using: &rng)
