@@ -347,7 +347,8 @@ enum RDBObjects {
                 }
                 if pending != nil { throw r.error("Zset listpack with an odd number of elements", at: at) }
             }
-            return try buildZset(elements, key: key, limits: limits, lru: lru, r: r, at: at)
+            // Packed on disk: only the entry count can make it a skiplist (as Redis 7.0).
+            return try buildZset(elements, key: key, limits: limits, lru: lru, r: r, at: at, packedOnDisk: true)
         case RDB.typeHash:
             let n = try r.count(minimumItemBytes: 2, "hash")
             let h = HashValue()
@@ -362,11 +363,15 @@ enum RDBObjects {
             return n == 0 ? nil : KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
         case RDB.typeHashZipmap, RDB.typeHashZiplist, RDB.typeHashListpack:
             let h = HashValue()
+            // A ziplist/listpack hash stays packed whatever its value lengths: Redis 7.0
+            // converts it only past hash-max-listpack-entries (a zipmap also by length).
+            var hashLimits = limits.hash
+            if type != RDB.typeHashZipmap { hashLimits.maxValue = Int.max }
             var n = 0
             let at = r.pos
             try r.withString { blob throws in
                 func add(_ f: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer) throws {
-                    if !h.set(f, v, limits: limits.hash) { throw r.error("Duplicate hash fields detected", at: at) }
+                    if !h.set(f, v, limits: hashLimits) { throw r.error("Duplicate hash fields detected", at: at) }
                     n += 1
                 }
                 if type == RDB.typeHashZipmap {
@@ -401,7 +406,8 @@ enum RDBObjects {
     }
 
     private static func buildZset(_ elements: [(member: [UInt8], score: Double)], key: UnsafeRawBufferPointer,
-                                  limits: RDBLoadLimits, lru: UInt32, r: RDBReader, at: Int) throws -> KeyEntry? {
+                                  limits: RDBLoadLimits, lru: UInt32, r: RDBReader, at: Int,
+                                  packedOnDisk: Bool = false) throws -> KeyEntry? {
         if elements.isEmpty { return nil }
         if elements.count > 1 {
             var seen = Set<[UInt8]>(minimumCapacity: elements.count)
@@ -409,7 +415,9 @@ enum RDBObjects {
                 throw r.error("Duplicate zset fields detected", at: at)
             }
         }
-        let z = SortedSetValue.build(elements, limits: limits.zset)
+        var zl = limits.zset
+        if packedOnDisk { zl.maxValue = Int.max }
+        let z = SortedSetValue.build(elements, limits: zl)
         return KeyEntry.make(key: key, object: z, type: .zset, lru: lru)
     }
 }
