@@ -77,7 +77,7 @@ enum RDBFile {
                 // Size the table once instead of doubling it all the way (dictExpand).
                 let size = try r.length()
                 _ = try r.length()
-                if let db, size > db.table.bucketCount, size <= r.remaining {
+                if let db, size > db.table.bucketCount, size <= r.remaining / 4 {  // only a hint: ignored when implausible
                     db.table.resize(to: size)
                 }
                 continue

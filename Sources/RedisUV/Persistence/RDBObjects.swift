@@ -317,7 +317,7 @@ enum RDBObjects {
         case RDB.typeZset, RDB.typeZset2:
             let n = try r.count(minimumItemBytes: 2, "sorted set")
             var elements: [(member: [UInt8], score: Double)] = []
-            elements.reserveCapacity(n)
+            elements.reserveCapacity(min(n, 1 << 16))  // n is bounded by the input, not trusted
             for _ in 0..<n {
                 let m = try r.stringArray()
                 let at = r.pos
