@@ -303,6 +303,35 @@ final class RDBIntegrationTests: XCTestCase {
         }
     }
 
+    /// Changes made while the child writes stay counted after it succeeds (dirty minus
+    /// dirty-at-fork); DEBUG RELOAD keeps every key and TTL; DEBUG RELOAD NOSAVE goes
+    /// back to the file.
+    func testDirtyCountAcrossBgsaveAndDebugReload() throws {
+        let (uv, _) = try start(.redisUV, file: nil)
+        let c = try uv.connect()
+        _ = try call(c, "DEBUG", "POPULATE", "200000")
+        for k in ["a", "b", "c"] { _ = try call(c, "SET", k, "1") }
+        _ = try call(c, "PEXPIRE", "a", "100000")
+        XCTAssertEqual(String(decoding: try call(c, "BGSAVE").line, as: UTF8.self), "Background saving started")
+        for k in ["d", "e", "f", "g"] { _ = try call(c, "SET", k, "2") }
+        var info = ""
+        for _ in 0..<200 {
+            info = String(decoding: try call(c, "INFO", "persistence").payload ?? [], as: UTF8.self)
+            if info.contains("rdb_bgsave_in_progress:0") { break }
+            usleep(20_000)
+        }
+        XCTAssertTrue(info.contains("rdb_last_bgsave_status:ok"), info)
+        XCTAssertTrue(info.contains("rdb_changes_since_last_save:4"), info)
+        XCTAssertEqual(try call(c, "DEBUG", "RELOAD").line, bytes("OK"))
+        XCTAssertEqual(try call(c, "DBSIZE").line, bytes("200007"))
+        let pttl = Int(String(decoding: try call(c, "PTTL", "a").line, as: UTF8.self)) ?? -9
+        XCTAssertGreaterThan(pttl, 90_000)
+        _ = try call(c, "SET", "after-save", "x")
+        XCTAssertEqual(try call(c, "DEBUG", "RELOAD", "NOSAVE").line, bytes("OK"))
+        XCTAssertEqual(try call(c, "EXISTS", "after-save").line, bytes("0"))
+        XCTAssertEqual(try call(c, "GET", "g").payload, bytes("2"))
+    }
+
     // MARK: start-up, shutdown, crash safety
 
     func testCorruptFileStopsStartupWithTheOffset() throws {
