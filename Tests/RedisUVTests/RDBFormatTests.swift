@@ -56,6 +56,19 @@ final class RDBFormatTests: XCTestCase {
         }
     }
 
+    func testLZFReusedStateGivesTheSameOutputAsAFreshOne() {
+        let state = LZFState()
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<300 {
+            let n = Int.random(in: 21...2000, using: &rng)
+            let alphabet = UInt8(i % 7 + 2)
+            let input = (0..<n).map { _ in UInt8.random(in: 0..<alphabet, using: &rng) + 97 }
+            let fresh = input.withUnsafeBytes { LZF.compress($0, limit: n - 4) }
+            let reused = input.withUnsafeBytes { LZF.compress($0, limit: n - 4, state: state) }
+            XCTAssertEqual(fresh, reused, "input \(i)")
+        }
+    }
+
     func testLZFOutputMatchesRedisForACompressibleString() throws {
         // redis-server stored str:long (100 × "abcdefghij") LZF-compressed in the fixture.
         let file = try Self.fixture("all-types.rdb")

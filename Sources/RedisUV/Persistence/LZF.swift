@@ -3,6 +3,31 @@
 // stream decompresses the same, which is what compatibility needs. The decompressor
 // checks every read and write against the buffers' bounds.
 
+/// The compressor's hash table, kept between calls (one per writer): clearing 64 K
+/// slots for every small string cost more than compressing it. Each call bumps the
+/// epoch, and slots stamped with an older epoch count as empty, so the output is the
+/// same as with a fresh table.
+final class LZFState {
+    let table: UnsafeMutablePointer<UInt64>
+    var epoch: UInt64 = 0
+
+    init() {
+        table = .allocate(capacity: 1 << 16)
+        table.initialize(repeating: 0, count: 1 << 16)
+    }
+
+    deinit { table.deallocate() }
+
+    /// Starts a new input: every slot written before is stale.
+    func next() {
+        epoch += 1
+        if epoch >= 1 << 31 {
+            table.update(repeating: 0, count: 1 << 16)
+            epoch = 1
+        }
+    }
+}
+
 enum LZF {
     private static let hlog = 16
     private static let hsize = 1 << 16
@@ -12,16 +37,17 @@ enum LZF {
 
     /// Compresses `input` into at most `limit` bytes; nil when it does not fit (Redis then
     /// stores the string as is).
-    static func compress(_ input: UnsafeRawBufferPointer, limit: Int) -> [UInt8]? {
+    static func compress(_ input: UnsafeRawBufferPointer, limit: Int, state: LZFState? = nil) -> [UInt8]? {
+        let st = state ?? LZFState()
+        st.next()
+        let epoch = st.epoch << 32
         let inLen = input.count
         if inLen == 0 || limit <= 0 { return nil }
         let ip0 = input.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var out = [UInt8](repeating: 0, count: limit + 8)
         let produced: Int = out.withUnsafeMutableBufferPointer { ob -> Int in
             let op0 = ob.baseAddress!
-            let htab = UnsafeMutablePointer<Int32>.allocate(capacity: hsize)
-            htab.initialize(repeating: 0, count: hsize)
-            defer { htab.deallocate() }
+            let htab = st.table
             @inline(__always) func idx(_ h: UInt32) -> Int {
                 Int(((h >> UInt32(3 * 8 - hlog)) &- (h &* 5)) & UInt32(hsize - 1))
             }
@@ -34,8 +60,10 @@ enum LZF {
             while ip < inLen - 2 {
                 hval = (hval << 8) | UInt32(ip0[ip + 2])
                 let slot = idx(hval)
-                let ref = Int(htab[slot])
-                htab[slot] = Int32(ip)
+                let stamped = htab[slot]
+                // A slot from an earlier input is empty (0), as in a fresh table.
+                let ref = stamped & ~0xFFFF_FFFF == epoch ? Int(stamped & 0xFFFF_FFFF) : 0
+                htab[slot] = epoch | UInt64(ip)
                 let off = ip - ref - 1
                 if ref > 0 && off < maxOff && off >= 0 && ip0[ref + 2] == ip0[ip + 2]
                     && ip0[ref] == ip0[ip] && ip0[ref + 1] == ip0[ip + 1] {
@@ -74,10 +102,10 @@ enum LZF {
                     ip -= 2
                     hval = (UInt32(ip0[ip]) << 8) | UInt32(ip0[ip + 1])
                     hval = (hval << 8) | UInt32(ip0[ip + 2])
-                    htab[idx(hval)] = Int32(ip)
+                    htab[idx(hval)] = epoch | UInt64(ip)
                     ip += 1
                     hval = (hval << 8) | UInt32(ip0[ip + 2])
-                    htab[idx(hval)] = Int32(ip)
+                    htab[idx(hval)] = epoch | UInt64(ip)
                     ip += 1
                 } else {
                     if op >= outEnd { return -1 }

@@ -111,31 +111,27 @@ enum PackedFormats {
         if declared != 65535 && declared != seen { throw fail("element count mismatch") }
     }
 
-    /// Builds a listpack (header, entries, terminator) from text elements.
+    /// Writes a listpack (header, entries, terminator) of text elements as a string.
+    /// `each` is called twice with the same elements: once to size the blob, once to fill it.
     static func writeListpack(count: Int, to w: RDBWriter,
                               _ each: ((UnsafeRawBufferPointer) -> Void) -> Void) {
-        // Elements are copied first: text made on the fly (scores) must outlive the walk.
-        var keep: [[UInt8]] = []
-        keep.reserveCapacity(count)
-        each { s in keep.append(Array(s)) }
         var total = 6 + 1
-        for k in keep.indices { total += keep[k].withUnsafeBytes { PackedEntry($0).size } }
-        var blob = [UInt8](repeating: 0, count: total)
-        blob.withUnsafeMutableBytes { out in
-            let p = out.baseAddress!
+        var n = 0
+        each { s in
+            total += PackedEntry(s).size
+            n += 1
+        }
+        w.blobString(total) { p in
             p.storeBytes(of: UInt32(total).littleEndian, as: UInt32.self)
-            p.storeBytes(of: UInt16(min(keep.count, 65535)).littleEndian, toByteOffset: 4, as: UInt16.self)
+            p.storeBytes(of: UInt16(min(n, 65535)).littleEndian, toByteOffset: 4, as: UInt16.self)
             var off = 6
-            for k in keep.indices {
-                keep[k].withUnsafeBytes { b in
-                    let e = PackedEntry(b)
-                    e.write(to: p + off)
-                    off += e.size
-                }
+            each { s in
+                let e = PackedEntry(s)
+                e.write(to: p + off)
+                off += e.size
             }
             p.storeBytes(of: 0xFF, toByteOffset: off, as: UInt8.self)
         }
-        w.string(blob)
     }
 
     // MARK: ziplist (ziplist.c)

@@ -23,6 +23,15 @@ struct RDBLoadLimits {
 enum RDBObjects {
     // MARK: saving
 
+    /// `d2string(d)` handed to `body` without allocating for integral values.
+    @inline(__always)
+    static func withD2String<R>(_ d: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if d != 0 && d > -4_503_599_627_370_495 && d < 4_503_599_627_370_496 && d == Double(Int64(d)) {
+            return withDecimal(Int64(d), body)
+        }
+        return d2string(d).withUnsafeBytes(body)
+    }
+
     /// Redis's d2string, the text a score has inside a listpack.
     static func d2string(_ d: Double) -> [UInt8] {
         if d.isNaN { return Array("nan".utf8) }
@@ -72,9 +81,7 @@ enum RDBObjects {
             let s = e.header.object as! SetValue
             if s.encoding == .intset {
                 let width = Int(s.width)
-                var blob = [UInt8](repeating: 0, count: 8 + width * s.count)
-                blob.withUnsafeMutableBytes { b in
-                    let p = b.baseAddress!
+                w.blobString(8 + width * s.count) { p in
                     p.storeBytes(of: UInt32(width).littleEndian, as: UInt32.self)
                     p.storeBytes(of: UInt32(s.count).littleEndian, toByteOffset: 4, as: UInt32.self)
                     var off = 8
@@ -90,7 +97,6 @@ enum RDBObjects {
                         return true
                     }
                 }
-                w.string(blob)
             } else {
                 w.length(s.count)
                 s.forEach { m in
@@ -105,14 +111,14 @@ enum RDBObjects {
                     writeZiplist(count: z.count * 2, to: w) { emit in
                         z.forEach { m, score in
                             emit(m)
-                            d2string(score).withUnsafeBytes { emit($0) }
+                            withD2String(score) { emit($0) }
                         }
                     }
                 } else {
                     PackedFormats.writeListpack(count: z.count * 2, to: w) { emit in
                         z.forEach { m, score in
                             emit(m)
-                            d2string(score).withUnsafeBytes { emit($0) }
+                            withD2String(score) { emit($0) }
                         }
                     }
                 }
@@ -178,15 +184,12 @@ enum RDBObjects {
             }
             w.length(RDB.quicklistNodePacked)
             let total = n.bytes + ListPack.headerAndTrailer
-            var blob = [UInt8](repeating: 0, count: total)
-            blob.withUnsafeMutableBytes { b in
-                let p = b.baseAddress!
+            w.blobString(total) { p in
                 p.storeBytes(of: UInt32(total).littleEndian, as: UInt32.self)
                 p.storeBytes(of: UInt16(min(n.count, 65535)).littleEndian, toByteOffset: 4, as: UInt16.self)
                 (p + 6).copyMemory(from: n.buffer + n.start, byteCount: n.bytes)
                 p.storeBytes(of: 0xFF, toByteOffset: total - 1, as: UInt8.self)
             }
-            w.string(blob)
         }
     }
 
@@ -409,7 +412,14 @@ enum RDBObjects {
                                   limits: RDBLoadLimits, lru: UInt32, r: RDBReader, at: Int,
                                   packedOnDisk: Bool = false) throws -> KeyEntry? {
         if elements.isEmpty { return nil }
-        if elements.count > 1 {
+        if elements.count > 1 && elements.count <= 32 {
+            // Small sets (the common case): pairwise, no hashing of arrays.
+            for i in 1..<elements.count {
+                for j in 0..<i where elements[i].member == elements[j].member {
+                    throw r.error("Duplicate zset fields detected", at: at)
+                }
+            }
+        } else if elements.count > 32 {
             var seen = Set<[UInt8]>(minimumCapacity: elements.count)
             for e in elements where !seen.insert(e.member).inserted {
                 throw r.error("Duplicate zset fields detected", at: at)

@@ -17,7 +17,11 @@ final class RDBWriter {
     private(set) var writeErrno: Int32 = 0
     /// LZF-compress strings over 20 bytes (rdbcompression).
     let compress: Bool
-    private var lzfOut: [UInt8] = []
+    /// LZF's hash table, reused for every string this writer compresses.
+    private let lzf = LZFState()
+    /// Scratch for blobs built before they are written (listpacks, intsets).
+    private var blob: UnsafeMutableRawPointer? = nil
+    private var blobCapacity = 0
 
     init(fd: Int32 = -1, compress: Bool) {
         self.fd = fd
@@ -26,7 +30,21 @@ final class RDBWriter {
         buffer = malloc(capacity)!
     }
 
-    deinit { free(buffer) }
+    deinit {
+        free(buffer)
+        free(blob)
+    }
+
+    /// Builds a blob of exactly `n` bytes in scratch memory and writes it as a string.
+    func blobString(_ n: Int, _ body: (UnsafeMutableRawPointer) -> Void) {
+        if n > blobCapacity {
+            free(blob)
+            blobCapacity = max(n, 256)
+            blob = malloc(blobCapacity)!
+        }
+        body(blob!)
+        string(UnsafeRawBufferPointer(start: blob, count: n))
+    }
 
     var totalBytes: Int { flushed + used }
 
@@ -153,7 +171,7 @@ final class RDBWriter {
     func string(_ s: UnsafeRawBufferPointer) {
         let n = s.count
         if n <= 11, let v = parseStrictInt(s), encodedInteger(v) { return }
-        if compress && n > 20, let c = LZF.compress(s, limit: n - 4) {
+        if compress && n > 20, let c = LZF.compress(s, limit: n - 4, state: lzf) {
             byte(RDB.encVal << 6 | UInt8(RDB.encLZF))
             length(c.count)
             length(n)
