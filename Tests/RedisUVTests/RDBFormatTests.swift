@@ -217,8 +217,32 @@ final class RDBFormatTests: XCTestCase {
                 let (again, result) = try Self.loadFixture(bytes)
                 XCTAssertEqual(result.version, version)
                 XCTAssertEqual(Self.describe(again), Self.describe(dbs), "version \(version) compress \(compress)")
+                // Lists keep their nodes as saved (quicklistAppendListpack), in both forms.
+                for name in ["list:big", "list:large-elem", "list:small"] {
+                    let a = Array(name.utf8).withUnsafeBytes { dbs[0].table.find($0)!.header.object as! ListValue }
+                    let b = Array(name.utf8).withUnsafeBytes { again[0].table.find($0)!.header.object as! ListValue }
+                    XCTAssertEqual(b.nodeCounts, a.nodeCounts, name)
+                    XCTAssertNil(b.checkConsistency(), name)
+                }
             }
         }
+    }
+
+    /// A file's nodes are kept even when the current fill would cut them differently.
+    func testListNodesAreKeptAsSaved() throws {
+        var small = ServerConfig()
+        small.listMaxListpackSize = 3
+        let (dbs, _) = try Self.loadFixture(try Self.fixture("all-types.rdb"))
+        let l = Array("list:big".utf8).withUnsafeBytes { dbs[0].table.find($0)!.header.object as! ListValue }
+        let (other, _) = try Self.loadFixture(try Self.fixture("all-types.rdb"), config: small)
+        let m = Array("list:big".utf8).withUnsafeBytes { other[0].table.find($0)!.header.object as! ListValue }
+        XCTAssertGreaterThan(l.nodeCount, 1)
+        XCTAssertEqual(m.nodeCounts, l.nodeCounts)
+        XCTAssertNil(m.checkConsistency())
+        // New elements follow the current fill from the last node on.
+        for i in 0..<10 { Array("x\(i)".utf8).withUnsafeBytes { m.push($0, atHead: false) } }
+        XCTAssertNil(m.checkConsistency())
+        XCTAssertEqual(m.count, l.count + 10)
     }
 
     func testChecksumMismatchIsAnErrorUnlessDisabled() throws {

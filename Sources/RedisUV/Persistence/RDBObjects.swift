@@ -281,9 +281,24 @@ enum RDBObjects {
                     if container == RDB.quicklistNodePlain {
                         l.push(blob, atHead: false)
                     } else if type == RDB.typeListQuicklist2 {
-                        try PackedFormats.forEachListpack(blob, at: at) { e throws in
-                            try e.withBytes { b throws in l.push(b, atHead: false) }
+                        // Validated, then kept as the node it was (quicklistAppendListpack).
+                        var k = 0
+                        try PackedFormats.forEachListpack(blob, at: at) { _ in k += 1 }
+                        l.appendEncodedNode(UnsafeRawBufferPointer(rebasing: blob[6..<(blob.count - 1)]), count: k)
+                    } else if type == RDB.typeListQuicklist {
+                        // Each ziplist node becomes one listpack node of the same entries.
+                        var entries: [UInt8] = []
+                        var k = 0
+                        try PackedFormats.forEachZiplist(blob, at: at) { e throws in
+                            try e.withBytes { b in
+                                let p = PackedEntry(b)
+                                let start = entries.count
+                                entries.append(contentsOf: repeatElement(0, count: p.size))
+                                entries.withUnsafeMutableBytes { p.write(to: $0.baseAddress! + start) }
+                            }
+                            k += 1
                         }
+                        entries.withUnsafeBytes { l.appendEncodedNode($0, count: k) }
                     } else {
                         try PackedFormats.forEachZiplist(blob, at: at) { e throws in
                             try e.withBytes { b throws in l.push(b, atHead: false) }
