@@ -22,5 +22,6 @@ enum CommandRegistry {
             + TransactionCommands.table
             + PubSubCommands.table
             + StreamCommands.table
+            + DumpRestoreCommands.table
     }
 }

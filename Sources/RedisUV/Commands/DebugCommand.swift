@@ -13,6 +13,18 @@ enum DebugCommand {
     static func debug(_ c: Client, _ argv: Argv) {
         if argv.count == 2 && argv.equals(1, "help") {
             help(c)
+        } else if argv.equals(1, "populate") && argv.count >= 3 && argv.count <= 5 {
+            populate(c, argv)
+        } else if argv.equals(1, "reload") {
+            // DEBUG RELOAD [NOSAVE]: save, empty the keyspace, load the file back.
+            var save = true
+            for i in 2..<max(2, argv.count) {
+                if argv.equals(i, "nosave") { save = false } else if !argv.equals(i, "noflush") {
+                    c.addReplyError("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+                    return
+                }
+            }
+            if let err = c.server.debugReload(save: save) { c.addReplyError(err) } else { c.addReplyOK() }
         } else if argv.equals(1, "sleep") && argv.count == 3 {
             sleep(c, argv)
         } else if argv.equals(1, "set-active-expire") && argv.count == 3 {
@@ -71,6 +83,48 @@ enum DebugCommand {
     /// Redis's estimateObjectIdleTime in seconds, over the 24-bit LRU clock.
     static func idleSeconds(lru: UInt32, clock: UInt32) -> Int {
         clock >= lru ? Int(clock - lru) : Int(clock) + Int(KeyEntry.lruMask - lru)
+    }
+
+    // MARK: POPULATE
+
+    /// DEBUG POPULATE count [prefix] [size]: keys "prefix:N" holding "value:N" (cut or
+    /// zero-padded to `size`), existing keys left alone; not counted as changes (as Redis).
+    static func populate(_ c: Client, _ argv: Argv) {
+        guard let keys = parseStrictInt(argv[2]), keys >= 0 else {
+            c.addReplyError("value is out of range, must be positive")
+            return
+        }
+        var size = 0
+        if argv.count == 5 {
+            guard let v = parseStrictInt(argv[4]), v >= 0 else {
+                c.addReplyError("value is out of range, must be positive")
+                return
+            }
+            size = v
+        }
+        let prefix = argv.count >= 4 ? Array(argv[3]) : Array("key".utf8)
+        let lru = c.server.lruClock
+        var key = [UInt8]()
+        for j in 0..<keys {
+            key.removeAll(keepingCapacity: true)
+            key += prefix
+            key.append(UInt8(ascii: ":"))
+            key += Array(String(j).utf8)
+            let exists = key.withUnsafeBytes { c.lookupWrite($0) != nil }
+            if exists { continue }
+            var value = Array("value:\(j)".utf8)
+            if size > 0 {
+                if value.count > size { value.removeLast(value.count - size) }
+                else { value += [UInt8](repeating: 0, count: size - value.count) }
+            }
+            key.withUnsafeBytes { k in
+                value.withUnsafeBytes { v in
+                    c.db.add(KeyEntry.make(key: k, value: v, encoding: stringEncoding(for: v), lru: lru))
+                    c.server.signalModifiedKey(c.db, k)
+                }
+            }
+        }
+        c.addReplyOK()
     }
 
     // MARK: serialized length (Redis's rdbSavedObjectLen for strings)
@@ -138,87 +192,4 @@ enum DebugCommand {
     }
 }
 
-/// The compressor of liblzf 3.6 as Redis builds it (HLOG 16, VERY_FAST), for the sizes
-/// the RDB writer would produce. Redis does not clear its hash table between calls, so
-/// on rare inputs it may find a match this clean-table version does not (a slightly
-/// smaller output); otherwise the output length is the same.
-enum LZF {
-    static let hlog = 16
-    static let maxLit = 1 << 5
-    static let maxOff = 1 << 13
-    static let maxRef = (1 << 8) + (1 << 3)
-
-    /// lzf_compress's return value: the compressed length, or 0 when it would not fit
-    /// in `limit` bytes.
-    static func compressedLength(_ input: UnsafeRawBufferPointer, limit outLen: Int) -> Int {
-        let inLen = input.count
-        if inLen == 0 || outLen <= 0 { return 0 }
-        let hsize = 1 << hlog
-        var htab = [Int](repeating: -1, count: hsize)
-        @inline(__always) func at(_ i: Int) -> Int { Int(input[i]) }
-        @inline(__always) func idx(_ h: Int) -> Int { ((h >> (3 * 8 - hlog)) &- h &* 5) & (hsize - 1) }
-        var ip = 0
-        var op = 1  // the first literal run's length byte
-        var lit = 0
-        var hval = inLen >= 2 ? (at(0) << 8) | at(1) : 0
-        while ip < inLen - 2 {
-            hval = ((hval << 8) | at(ip + 2)) & 0xFFFFFF
-            let slot = idx(hval)
-            let ref = htab[slot]
-            htab[slot] = ip
-            let off = ip - ref - 1
-            if ref > 0 && ref < ip && off < maxOff && at(ref + 2) == at(ip + 2) && at(ref) == at(ip) && at(ref + 1) == at(ip + 1) {
-                var len = 2
-                let maxlen = min(inLen - ip - len, maxRef)
-                if op + 3 + 1 >= outLen && op - (lit == 0 ? 1 : 0) + 3 + 1 >= outLen { return 0 }
-                op -= lit == 0 ? 1 : 0  // undo an empty literal run
-                var done = false
-                if maxlen > 16 {
-                    for _ in 0..<16 {
-                        len += 1
-                        if at(ref + len) != at(ip + len) { done = true; break }
-                    }
-                }
-                if !done {
-                    repeat { len += 1 } while len < maxlen && at(ref + len) == at(ip + len)
-                }
-                len -= 2
-                ip += 1
-                op += len < 7 ? 2 : 3
-                lit = 0
-                op += 1  // start a new literal run
-                ip += len + 1
-                if ip >= inLen - 2 { break }
-                ip -= 2
-                hval = (at(ip) << 8) | at(ip + 1)
-                hval = ((hval << 8) | at(ip + 2)) & 0xFFFFFF
-                htab[idx(hval)] = ip
-                ip += 1
-                hval = ((hval << 8) | at(ip + 2)) & 0xFFFFFF
-                htab[idx(hval)] = ip
-                ip += 1
-            } else {
-                if op >= outLen { return 0 }
-                lit += 1
-                op += 1
-                ip += 1
-                if lit == maxLit {
-                    lit = 0
-                    op += 1
-                }
-            }
-        }
-        if op + 3 > outLen { return 0 }
-        while ip < inLen {
-            lit += 1
-            op += 1
-            ip += 1
-            if lit == maxLit {
-                lit = 0
-                op += 1
-            }
-        }
-        op -= lit == 0 ? 1 : 0
-        return op
-    }
-}
+// LZF lives in Persistence/LZF.swift (shared with the RDB writer).

@@ -194,8 +194,10 @@ enum InfoCommand {
     }
 
     static func persistenceFields(_ s: Server) -> [(String, String)] {
-        // No RDB or AOF yet: nothing is loading, saving or rewriting, and nothing has failed.
-        [
+        // RDB as Persistence/ServerPersistence.swift keeps it; no AOF yet.
+        let p = s.persistence
+        let current = p.childPid > 0 ? String((wallClockMs() - p.childStartTime) / 1000) : "-1"
+        return [
             ("loading", "0"),
             ("async_loading", "0"),
             ("current_cow_peak", "0"),
@@ -205,15 +207,15 @@ enum InfoCommand {
             ("current_save_keys_processed", "0"),
             ("current_save_keys_total", "0"),
             ("rdb_changes_since_last_save", String(s.dirty)),
-            ("rdb_bgsave_in_progress", "0"),
+            ("rdb_bgsave_in_progress", p.childPid > 0 ? "1" : "0"),
             ("rdb_last_save_time", String(s.lastSaveTime)),
-            ("rdb_last_bgsave_status", "ok"),
-            ("rdb_last_bgsave_time_sec", "-1"),
-            ("rdb_current_bgsave_time_sec", "-1"),
-            ("rdb_saves", "0"),
+            ("rdb_last_bgsave_status", p.lastBgsaveOK ? "ok" : "err"),
+            ("rdb_last_bgsave_time_sec", String(p.lastBgsaveTimeSec)),
+            ("rdb_current_bgsave_time_sec", current),
+            ("rdb_saves", String(p.saves)),
             ("rdb_last_cow_size", "0"),
-            ("rdb_last_load_keys_expired", "0"),
-            ("rdb_last_load_keys_loaded", "0"),
+            ("rdb_last_load_keys_expired", String(p.lastLoadKeysExpired)),
+            ("rdb_last_load_keys_loaded", String(p.lastLoadKeysLoaded)),
             ("aof_enabled", "0"),
             ("aof_rewrite_in_progress", "0"),
             ("aof_rewrite_scheduled", "0"),

@@ -459,6 +459,9 @@ enum KeyspaceCommands {
         var removed = 0
         for db in c.server.dbs { c.server.signalFlushedDb(db) }  // signalFlushedDb(-1), before emptying
         for db in c.server.dbs { removed += db.flush() }
+        c.server.dirty += removed
+        c.server.flushAllResetRDB()
+        c.server.dirty -= removed
         c.noteWrite(removed + 1)
         c.addReplyOK()
     }

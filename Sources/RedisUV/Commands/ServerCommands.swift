@@ -7,6 +7,8 @@ enum ServerCommands {
     static let table: [CommandImpl] = [
         CommandImpl("time", time),
         CommandImpl("lastsave", lastsave),
+        CommandImpl("save", save),
+        CommandImpl("bgsave", bgsave),
         CommandImpl("shutdown", shutdown),
         CommandImpl("memory|usage", memoryUsage),
         CommandImpl("memory|malloc-stats", memoryMallocStats),
@@ -28,13 +30,45 @@ enum ServerCommands {
         c.addReplyInt(Int(c.server.lastSaveTime))
     }
 
+    // MARK: SAVE, BGSAVE
+
+    /// Redis's saveCommand: a foreground save, refused while a BGSAVE runs.
+    static func save(_ c: Client, _ argv: Argv) {
+        if c.server.hasActiveChild {
+            c.addReplyError("Background save already in progress")
+            return
+        }
+        // A failure replies shared.err: "-ERR" alone (the reason is in the log).
+        if c.server.rdbSave() { c.addReplyOK() } else { c.addReplyError("-ERR") }
+    }
+
+    /// BGSAVE [SCHEDULE] (bgsaveCommand).
+    static func bgsave(_ c: Client, _ argv: Argv) {
+        var schedule = false
+        if argv.count > 1 {
+            if argv.count == 2 && argv.equals(1, "schedule") {
+                schedule = true
+            } else {
+                c.addReplyErrorSyntax()
+                return
+            }
+        }
+        _ = schedule  // with no AOF rewrite child, the only child is an RDB one
+        if c.server.hasActiveChild {
+            c.addReplyError("Background save already in progress")
+        } else if c.server.rdbSaveBackground() {
+            c.addReplyStatus("Background saving started")
+        } else {
+            c.addReplyError("-ERR")
+        }
+    }
+
     // MARK: SHUTDOWN
 
-    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (Redis's shutdownCommand). There is
-    /// no persistence yet: without SAVE the server stops cleanly (there is nothing to
-    /// save); SAVE cannot be honoured, so it fails as Redis does when saving fails, unless
-    /// FORCE says to stop anyway. Shutdown is immediate (no replicas to wait for), so
-    /// there is never one in progress for ABORT.
+    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (Redis's shutdownCommand): saves
+    /// when save points exist or SAVE is given (not with NOSAVE); a failed save keeps the
+    /// server up unless FORCE. Shutdown is immediate (no replicas to wait for), so there
+    /// is never one in progress for ABORT.
     static func shutdown(_ c: Client, _ argv: Argv) {
         var save = false, nosave = false, now = false, force = false, abort = false
         for i in 1..<argv.count {
@@ -58,10 +92,9 @@ enum ServerCommands {
         }
         let log = c.server.log
         log.warning("User requested shutdown...")
-        if save {
-            log.warning("Saving the final RDB snapshot is not implemented yet in redis-uv.")
+        if !c.server.prepareForShutdownSave(save: save, nosave: nosave) {
             if !force {
-                log.warning("Error trying to save the DB, can't exit.")
+                c.server.persistence.shutdownPrepared = false
                 log.warning("Errors trying to shut down the server. Check the logs for more information.")
                 c.addReplyError("Errors trying to SHUTDOWN. Check logs.")
                 return

@@ -61,6 +61,12 @@ extension Server {
             rejectCommand(c, cmd, "-NOAUTH Authentication required.")
             return
         }
+        // stop-writes-on-bgsave-error: writes (and PING) fail while the last save failed.
+        if persistence.lastBgsaveOK == false && rejectWriteOnDiskError(c, cmd) {
+            cmd.rejectedCalls &+= 1
+            flagTransaction(c)  // inside MULTI, EXEC then aborts (Redis's rejectCommand)
+            return
+        }
         // Pub/Sub: a RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET.
         if c.pubsub != nil && rejectInSubscribedContext(c, cmd) { return }
         // MULTI: the command is refused or queued instead of run (Engine/Multi.swift).

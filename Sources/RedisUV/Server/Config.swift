@@ -26,6 +26,9 @@ struct ServerConfig {
     var daemonize = false
     var pidfile = ""
     var replicaof = ""
+    /// Effective (Persistence/ServerPersistence.swift): save points checked by the cron,
+    /// SHUTDOWN and FLUSHALL saving; with dir, dbfilename, rdbcompression, rdbchecksum,
+    /// stop-writes-on-bgsave-error and rdb-version below.
     var save: [(seconds: Int, changes: Int)] = [(3600, 1), (300, 100), (60, 10000)]
     var appendonly = false
     var appendfilename = "appendonly.aof"
@@ -37,6 +40,9 @@ struct ServerConfig {
     var maxmemoryPolicy = "noeviction"
     var rdbcompression = true
     var rdbchecksum = true
+    /// redis-uv's own: the RDB version SAVE/BGSAVE write, 10 (Redis 7.0+) or 9 (Redis 6.x
+    /// can read it: ziplist encodings instead of listpacks).
+    var rdbVersion = 10
     var stopWritesOnBgsaveError = true
     var activeExpireEffort = 1
     var activeExpireEnabled = true   // DEBUG SET-ACTIVE-EXPIRE
@@ -482,6 +488,7 @@ enum ConfigTable {
                                                        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]),
         bool("rdbcompression", \.rdbcompression),
         bool("rdbchecksum", \.rdbchecksum, mutable: false),
+        int("rdb-version", \.rdbVersion, 9...10),
         bool("stop-writes-on-bgsave-error", \.stopWritesOnBgsaveError),
         int("active-expire-effort", \.activeExpireEffort, 1...10),
         bool("lazyfree-lazy-user-del", \.lazyfreeLazyUserDel),

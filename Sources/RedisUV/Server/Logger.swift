@@ -6,6 +6,8 @@ import Glibc
 final class Logger {
     enum Level: Int { case debug = 0, verbose, notice, warning }
     var level: Level = .notice
+    /// Redis's role mark after the pid: "M" (the server), "C" (a BGSAVE child).
+    var role = "M"
     private var file: UnsafeMutablePointer<FILE>?
 
     init(level: String = "notice", path: String = "") {
@@ -34,7 +36,7 @@ final class Logger {
         let marks = [".", "-", "*", "#"]
         let ms = Int(ts.tv_nsec) / 1_000_000
         let msText = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
-        let line = "\(getpid()):M \(stringFromCBuffer(buf)).\(msText) \(marks[l.rawValue]) \(m())\n"
+        let line = "\(getpid()):\(role) \(stringFromCBuffer(buf)).\(msText) \(marks[l.rawValue]) \(m())\n"
         if let file {
             fputs(line, file)
             fflush(file)

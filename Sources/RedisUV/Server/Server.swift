@@ -41,6 +41,8 @@ final class Server {
     let hashSeed: UInt64
     /// Progress and statistics of the active expiry cycles.
     let activeExpire = ActiveExpireState()
+    /// BGSAVE child, save statistics (Persistence/ServerPersistence.swift).
+    let persistence = PersistenceState()
 
     init(config: ServerConfig, log: Logger) {
         self.config = config
@@ -131,6 +133,7 @@ final class Server {
         }
         if config.timeout > 0 { closeIdleClients() }
         pubsubCron()
+        persistenceCron()
         if shutdownRequested { loop?.stop() }
     }
 

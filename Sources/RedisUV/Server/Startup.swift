@@ -44,6 +44,7 @@ public enum RedisServerMain {
         }
         adjustOpenFilesLimit(maxclients: config.maxclients, log: log)
         log.notice("Server initialized")
+        if !server.loadDataFromDisk() { return 1 }
         log.notice("Ready to accept connections tcp")
         loop.run()
         server.finishShutdown()
@@ -153,6 +154,11 @@ extension StringProtocol {
 extension Server {
     /// Everything that must happen between the loop stopping and the process exiting.
     func finishShutdown() {
+        // A signal (SIGTERM/SIGINT) skipped SHUTDOWN's save step: save now when save
+        // points exist, as Redis's prepareForShutdown does.
+        if !persistence.shutdownPrepared && !prepareForShutdownSave(save: false, nosave: false) {
+            exitCode = 1
+        }
         for c in clientsInOrder { c.connection?.flush() }
     }
 }

@@ -386,6 +386,17 @@ final class ListValue: KeyspaceValue {
         nodeCount += 1
     }
 
+    /// Appends a node made of `entries`, `k` already-encoded (and validated) listpack
+    /// entries, as they are: loading an RDB file keeps each saved node whatever the
+    /// current fill, as Redis's quicklistAppendListpack does (Persistence/RDBObjects.swift).
+    func appendEncodedNode(_ entries: UnsafeRawBufferPointer, count k: Int) {
+        guard k > 0, entries.count > 0 else { return }
+        let (buffer, capacity) = ListValue.allocate(entries.count)
+        buffer.copyMemory(from: entries.baseAddress!, byteCount: entries.count)
+        insertNode(ListNode(buffer: buffer, capacity: capacity, start: 0, end: entries.count, count: k), at: nodeCount)
+        count += k
+    }
+
     /// Removes node `i` from the ring; its block is freed unless the caller took it.
     private func removeNode(at i: Int, freeBuffer: Bool = true) {
         if freeBuffer { free(node(i).pointee.buffer) }

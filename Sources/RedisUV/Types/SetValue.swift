@@ -94,7 +94,7 @@ final class SetValue: KeyspaceValue {
     private var used: UInt32 = 0
     private(set) var encoding: Encoding = .intset
     /// intset: bytes per integer (2, 4 or 8).
-    private var width: UInt8 = 2
+    private(set) var width: UInt8 = 2
 
     /// An empty set in intset form (Redis's createIntsetObject).
     init() {}

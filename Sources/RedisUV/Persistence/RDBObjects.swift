@@ -1,0 +1,448 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the object loader needs from the configuration: the encoding thresholds that
+/// decide each loaded value's form, as Redis's rdbLoadObject consults them.
+struct RDBLoadLimits {
+    var listFill: Int
+    var maxIntsetEntries: Int
+    var hash: HashLimits
+    var zset: ZsetLimits
+
+    init(_ c: ServerConfig) {
+        listFill = c.listMaxListpackSize
+        maxIntsetEntries = SetValue.intsetLimit(c.setMaxIntsetEntries)
+        hash = HashLimits(maxEntries: c.hashMaxListpackEntries, maxValue: c.hashMaxListpackValue)
+        zset = c.zsetLimits
+    }
+}
+
+/// The value serializer shared by RDB files and DUMP/RESTORE (Redis's rdbSaveObjectType,
+/// rdbSaveObject and rdbLoadObject).
+enum RDBObjects {
+    // MARK: saving
+
+    /// `d2string(d)` handed to `body` without allocating for integral values.
+    @inline(__always)
+    static func withD2String<R>(_ d: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if d != 0 && d > -4_503_599_627_370_495 && d < 4_503_599_627_370_496 && d == Double(Int64(d)) {
+            return withDecimal(Int64(d), body)
+        }
+        return d2string(d).withUnsafeBytes(body)
+    }
+
+    /// Redis's d2string, the text a score has inside a listpack.
+    static func d2string(_ d: Double) -> [UInt8] {
+        if d.isNaN { return Array("nan".utf8) }
+        if d.isInfinite { return Array((d > 0 ? "inf" : "-inf").utf8) }
+        if d == 0 { return Array((d.sign == .minus ? "-0" : "0").utf8) }
+        if d > -4_503_599_627_370_495 && d < 4_503_599_627_370_496 && d == Double(Int64(d)) {
+            return Array(String(Int64(d)).utf8)
+        }
+        return Array(formatDoubleG17(d).utf8)
+    }
+
+    struct SaveError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// rdbSaveObjectType: the type byte `save` writes for `e`.
+    static func objectType(_ e: KeyEntry, version: Int) throws -> UInt8 {
+        switch e.type {
+        case .string: return RDB.typeString
+        case .list: return version < 10 ? RDB.typeListQuicklist : RDB.typeListQuicklist2
+        case .set: return (e.header.object as! SetValue).encoding == .intset ? RDB.typeSetIntset : RDB.typeSet
+        case .zset:
+            if (e.header.object as! SortedSetValue).isPacked { return version < 10 ? RDB.typeZsetZiplist : RDB.typeZsetListpack }
+            return RDB.typeZset2
+        case .hash:
+            if !(e.header.object as! HashValue).isTable { return version < 10 ? RDB.typeHashZiplist : RDB.typeHashListpack }
+            return RDB.typeHash
+        case .stream:
+            // STREAMS: RDB_TYPE_STREAM_LISTPACKS_2 lands with the streams branch.
+            throw SaveError(description: "stream keys cannot be saved yet")
+        }
+    }
+
+    /// Writes the type byte, the key when given, and the value of `e` (rdbSaveObjectType + rdbSaveObject).
+    /// `version` 9 writes the ziplist-era forms Redis 6.x reads.
+    static func save(_ e: KeyEntry, to w: RDBWriter, version: Int = RDB.version,
+                     key: UnsafeRawBufferPointer? = nil) throws {
+        w.byte(try objectType(e, version: version))
+        if let key { w.string(key) }
+        switch e.type {
+        case .string:
+            w.string(e.stringValue)
+        case .list:
+            let l = e.header.object as! ListValue
+            saveList(l, to: w, version: version)
+        case .set:
+            let s = e.header.object as! SetValue
+            if s.encoding == .intset {
+                let width = Int(s.width)
+                w.blobString(8 + width * s.count) { p in
+                    p.storeBytes(of: UInt32(width).littleEndian, as: UInt32.self)
+                    p.storeBytes(of: UInt32(s.count).littleEndian, toByteOffset: 4, as: UInt32.self)
+                    var off = 8
+                    s.forEach { m in
+                        if case .int(let v) = m {
+                            switch width {
+                            case 2: (p + off).storeBytes(of: Int16(truncatingIfNeeded: v).littleEndian, as: Int16.self)
+                            case 4: (p + off).storeBytes(of: Int32(truncatingIfNeeded: v).littleEndian, as: Int32.self)
+                            default: (p + off).storeBytes(of: v.littleEndian, as: Int64.self)
+                            }
+                        }
+                        off += width
+                        return true
+                    }
+                }
+            } else {
+                w.length(s.count)
+                s.forEach { m in
+                    m.withBytes { w.string($0) }
+                    return true
+                }
+            }
+        case .zset:
+            let z = e.header.object as! SortedSetValue
+            if z.isPacked {
+                if version < 10 {
+                    writeZiplist(count: z.count * 2, to: w) { emit in
+                        z.forEach { m, score in
+                            emit(m)
+                            withD2String(score) { emit($0) }
+                        }
+                    }
+                } else {
+                    PackedFormats.writeListpack(count: z.count * 2, to: w) { emit in
+                        z.forEach { m, score in
+                            emit(m)
+                            withD2String(score) { emit($0) }
+                        }
+                    }
+                }
+            } else {
+                // From the tail, so loading inserts each at the head (rdbSaveObject).
+                w.length(z.count)
+                z.forEachReversed { m, score in
+                    w.string(m)
+                    w.binaryDouble(score)
+                }
+            }
+        case .hash:
+            let h = e.header.object as! HashValue
+            if !h.isTable {
+                let n = h.count
+                let body: ((UnsafeRawBufferPointer) -> Void) -> Void = { emit in
+                    h.forEach { f, v in
+                        emit(f)
+                        emit(v)
+                        return true
+                    }
+                }
+                if version < 10 {
+                    writeZiplist(count: n * 2, to: w, body)
+                } else {
+                    PackedFormats.writeListpack(count: n * 2, to: w, body)
+                }
+            } else {
+                let n = h.count
+                w.length(n)
+                h.forEach { f, v in
+                    w.string(f)
+                    w.string(v)
+                    return true
+                }
+            }
+        case .stream:
+            // STREAMS: serialization lands with the streams branch (RDB_TYPE_STREAM_LISTPACKS_2).
+            throw SaveError(description: "stream keys cannot be saved yet")
+        }
+    }
+
+    /// RDB_TYPE_LIST_QUICKLIST_2: each node as a listpack (container PACKED); version 9
+    /// writes RDB_TYPE_LIST_QUICKLIST with ziplist nodes.
+    static func saveList(_ l: ListValue, to w: RDBWriter, version: Int) {
+        w.length(l.nodeCount)
+        for i in 0..<l.nodeCount {
+            let n = l.node(i).pointee
+            if version < 10 {
+                writeZiplist(count: n.count, to: w) { emit in
+                    var off = n.start
+                    while off < n.end {
+                        let (e, size) = ListPack.decode(UnsafeRawPointer(n.buffer + off))
+                        if let b = e.bytes {
+                            emit(UnsafeRawBufferPointer(start: b, count: e.length))
+                        } else {
+                            withDecimal(Int64(e.integer)) { emit($0) }
+                        }
+                        off += size
+                    }
+                }
+                continue
+            }
+            w.length(RDB.quicklistNodePacked)
+            let total = n.bytes + ListPack.headerAndTrailer
+            w.blobString(total) { p in
+                p.storeBytes(of: UInt32(total).littleEndian, as: UInt32.self)
+                p.storeBytes(of: UInt16(min(n.count, 65535)).littleEndian, toByteOffset: 4, as: UInt16.self)
+                (p + 6).copyMemory(from: n.buffer + n.start, byteCount: n.bytes)
+                p.storeBytes(of: 0xFF, toByteOffset: total - 1, as: UInt8.self)
+            }
+        }
+    }
+
+    /// A ziplist (ziplist.c) of text elements, for RDB version 9.
+    static func writeZiplist(count: Int, to w: RDBWriter, _ each: ((UnsafeRawBufferPointer) -> Void) -> Void) {
+        var body: [UInt8] = []
+        var prevlen = 0
+        var lastOffset = 10
+        var n = 0
+        each { s in
+            let start = body.count
+            if prevlen < 254 {
+                body.append(UInt8(prevlen))
+            } else {
+                body.append(254)
+                withUnsafeBytes(of: UInt32(prevlen).littleEndian) { body.append(contentsOf: $0) }
+            }
+            if s.count <= 20, let v = parseStrictInt(s) {
+                if v >= 0 && v <= 12 {
+                    body.append(0xF1 + UInt8(v))
+                } else if v >= -128 && v <= 127 {
+                    body.append(0xFE); body.append(UInt8(bitPattern: Int8(v)))
+                } else if v >= -32768 && v <= 32767 {
+                    body.append(0xC0); withUnsafeBytes(of: Int16(v).littleEndian) { body.append(contentsOf: $0) }
+                } else if v >= -8_388_608 && v <= 8_388_607 {
+                    body.append(0xF0)
+                    let u = UInt32(bitPattern: Int32(v))
+                    body.append(UInt8(u & 0xFF)); body.append(UInt8((u >> 8) & 0xFF)); body.append(UInt8((u >> 16) & 0xFF))
+                } else if v >= Int(Int32.min) && v <= Int(Int32.max) {
+                    body.append(0xD0); withUnsafeBytes(of: Int32(v).littleEndian) { body.append(contentsOf: $0) }
+                } else {
+                    body.append(0xE0); withUnsafeBytes(of: Int64(v).littleEndian) { body.append(contentsOf: $0) }
+                }
+            } else if s.count <= 0x3F {
+                body.append(UInt8(s.count)); body.append(contentsOf: s)
+            } else if s.count <= 0x3FFF {
+                body.append(0x40 | UInt8(s.count >> 8)); body.append(UInt8(s.count & 0xFF)); body.append(contentsOf: s)
+            } else {
+                body.append(0x80)
+                withUnsafeBytes(of: UInt32(s.count).bigEndian) { body.append(contentsOf: $0) }
+                body.append(contentsOf: s)
+            }
+            prevlen = body.count - start
+            lastOffset = 10 + start
+            n += 1
+        }
+        var blob: [UInt8] = []
+        blob.reserveCapacity(body.count + 11)
+        let total = 10 + body.count + 1
+        withUnsafeBytes(of: UInt32(total).littleEndian) { blob.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt32(lastOffset).littleEndian) { blob.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt16(min(n, 65535)).littleEndian) { blob.append(contentsOf: $0) }
+        blob.append(contentsOf: body)
+        blob.append(0xFF)
+        w.string(blob)
+    }
+
+    // MARK: loading
+
+    /// Reads a value of RDB type `type` (rdbLoadObject) and returns the key's entry, or
+    /// nil for an empty value (Redis skips empty keys). Throws on anything malformed.
+    static func load(type: UInt8, key: UnsafeRawBufferPointer, from r: RDBReader, limits: RDBLoadLimits,
+                     lru: UInt32) throws -> KeyEntry? {
+        let start = r.pos  // where the value begins (errors name it)
+        switch type {
+        case RDB.typeString:
+            return try r.withString { v throws in
+                KeyEntry.make(key: key, value: v, type: .string, encoding: stringEncoding(for: v), lru: lru)
+            }
+        case RDB.typeList:
+            let n = try r.count(minimumItemBytes: 1, "list")
+            let l = ListValue(fill: limits.listFill)
+            for _ in 0..<n { try r.withString { s throws in l.push(s, atHead: false) } }
+            return l.count == 0 ? nil : KeyEntry.make(key: key, object: l, type: .list, lru: lru)
+        case RDB.typeListZiplist, RDB.typeListQuicklist, RDB.typeListQuicklist2:
+            let l = ListValue(fill: limits.listFill)
+            let nodes = type == RDB.typeListZiplist ? 1 : try r.count(minimumItemBytes: 1, "quicklist")
+            for _ in 0..<nodes {
+                var container = RDB.quicklistNodePacked
+                if type == RDB.typeListQuicklist2 {
+                    let at = r.pos
+                    container = try r.length()
+                    guard container == RDB.quicklistNodePlain || container == RDB.quicklistNodePacked else {
+                        throw r.error("Quicklist integrity check failed: unknown container \(container)", at: at)
+                    }
+                }
+                let at = r.pos
+                try r.withString { blob throws in
+                    if container == RDB.quicklistNodePlain {
+                        l.push(blob, atHead: false)
+                    } else if type == RDB.typeListQuicklist2 {
+                        // Validated, then kept as the node it was (quicklistAppendListpack).
+                        var k = 0
+                        try PackedFormats.forEachListpack(blob, at: at) { _ in k += 1 }
+                        l.appendEncodedNode(UnsafeRawBufferPointer(rebasing: blob[6..<(blob.count - 1)]), count: k)
+                    } else if type == RDB.typeListQuicklist {
+                        // Each ziplist node becomes one listpack node of the same entries.
+                        var entries: [UInt8] = []
+                        var k = 0
+                        try PackedFormats.forEachZiplist(blob, at: at) { e throws in
+                            try e.withBytes { b in
+                                let p = PackedEntry(b)
+                                let start = entries.count
+                                entries.append(contentsOf: repeatElement(0, count: p.size))
+                                entries.withUnsafeMutableBytes { p.write(to: $0.baseAddress! + start) }
+                            }
+                            k += 1
+                        }
+                        entries.withUnsafeBytes { l.appendEncodedNode($0, count: k) }
+                    } else {
+                        try PackedFormats.forEachZiplist(blob, at: at) { e throws in
+                            try e.withBytes { b throws in l.push(b, atHead: false) }
+                        }
+                    }
+                }
+            }
+            return l.count == 0 ? nil : KeyEntry.make(key: key, object: l, type: .list, lru: lru)
+        case RDB.typeSet:
+            let n = try r.count(minimumItemBytes: 1, "set")
+            let s = SetValue()
+            for _ in 0..<n {
+                let at = r.pos
+                let added = try r.withString { m throws in s.add(m, maxIntsetEntries: limits.maxIntsetEntries) }
+                if !added { throw r.error("Duplicate set members detected", at: at) }
+            }
+            return s.isEmpty ? nil : KeyEntry.make(key: key, object: s, type: .set, lru: lru)
+        case RDB.typeSetIntset, RDB.typeSetListpack:
+            let s = SetValue()
+            let at = r.pos
+            try r.withString { blob throws in
+                if type == RDB.typeSetIntset {
+                    try PackedFormats.forEachIntset(blob, at: at) { v throws in
+                        _ = s.add(.int(v), maxIntsetEntries: limits.maxIntsetEntries)
+                    }
+                } else {
+                    try PackedFormats.forEachListpack(blob, at: at) { e throws in
+                        let added = try e.withBytes { m throws in s.add(m, maxIntsetEntries: limits.maxIntsetEntries) }
+                        if !added { throw r.error("Duplicate set members detected", at: at) }
+                    }
+                }
+            }
+            return s.isEmpty ? nil : KeyEntry.make(key: key, object: s, type: .set, lru: lru)
+        case RDB.typeZset, RDB.typeZset2:
+            let n = try r.count(minimumItemBytes: 2, "sorted set")
+            var elements: [(member: [UInt8], score: Double)] = []
+            elements.reserveCapacity(min(n, 1 << 16))  // n is bounded by the input, not trusted
+            for _ in 0..<n {
+                let m = try r.stringArray()
+                let at = r.pos
+                let score = type == RDB.typeZset2 ? try r.binaryDouble() : try r.textDouble()
+                if score.isNaN { throw r.error("Zset with NAN score detected", at: at) }
+                elements.append((m, score))
+            }
+            return try buildZset(elements, key: key, limits: limits, lru: lru, r: r, at: start)
+        case RDB.typeZsetZiplist, RDB.typeZsetListpack:
+            var elements: [(member: [UInt8], score: Double)] = []
+            let at = r.pos
+            try r.withString { blob throws in
+                var pending: [UInt8]? = nil
+                let visit: (PackedElement) throws -> Void = { e throws in
+                    if let m = pending {
+                        guard let d = e.double, !d.isNaN else { throw r.error("Zset listpack with an invalid score", at: at) }
+                        elements.append((m, d))
+                        pending = nil
+                    } else {
+                        pending = e.array
+                    }
+                }
+                if type == RDB.typeZsetListpack {
+                    try PackedFormats.forEachListpack(blob, at: at, visit)
+                } else {
+                    try PackedFormats.forEachZiplist(blob, at: at, visit)
+                }
+                if pending != nil { throw r.error("Zset listpack with an odd number of elements", at: at) }
+            }
+            // Packed on disk: only the entry count can make it a skiplist (as Redis 7.0).
+            return try buildZset(elements, key: key, limits: limits, lru: lru, r: r, at: at, packedOnDisk: true)
+        case RDB.typeHash:
+            let n = try r.count(minimumItemBytes: 2, "hash")
+            let h = HashValue()
+            for _ in 0..<n {
+                let at = r.pos
+                let f = try r.stringArray()
+                let created = try r.withString { v throws in
+                    f.withUnsafeBytes { h.set($0, v, limits: limits.hash) }
+                }
+                if !created { throw r.error("Duplicate hash fields detected", at: at) }
+            }
+            return n == 0 ? nil : KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
+        case RDB.typeHashZipmap, RDB.typeHashZiplist, RDB.typeHashListpack:
+            let h = HashValue()
+            // A ziplist/listpack hash stays packed whatever its value lengths: Redis 7.0
+            // converts it only past hash-max-listpack-entries (a zipmap also by length).
+            var hashLimits = limits.hash
+            if type != RDB.typeHashZipmap { hashLimits.maxValue = Int.max }
+            var n = 0
+            let at = r.pos
+            try r.withString { blob throws in
+                func add(_ f: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer) throws {
+                    if !h.set(f, v, limits: hashLimits) { throw r.error("Duplicate hash fields detected", at: at) }
+                    n += 1
+                }
+                if type == RDB.typeHashZipmap {
+                    try PackedFormats.forEachZipmap(blob, at: at) { f, v throws in try add(f, v) }
+                    return
+                }
+                var pending: [UInt8]? = nil
+                let visit: (PackedElement) throws -> Void = { e throws in
+                    if let f = pending {
+                        try e.withBytes { v throws in try f.withUnsafeBytes { (fb: UnsafeRawBufferPointer) throws in try add(fb, v) } }
+                        pending = nil
+                    } else {
+                        pending = e.array
+                    }
+                }
+                if type == RDB.typeHashListpack {
+                    try PackedFormats.forEachListpack(blob, at: at, visit)
+                } else {
+                    try PackedFormats.forEachZiplist(blob, at: at, visit)
+                }
+                if pending != nil { throw r.error("Hash listpack with an odd number of elements", at: at) }
+            }
+            return n == 0 ? nil : KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
+        case RDB.typeStreamListpacks, RDB.typeStreamListpacks2, RDB.typeStreamListpacks3:
+            // STREAMS: loading lands with the streams branch (t_stream.c's rdb part).
+            throw r.error("Stream keys are not supported yet by this redis-uv build (RDB type \(type))", at: start)
+        case RDB.typeModule, RDB.typeModule2:
+            throw r.error("Module value types are not supported (RDB type \(type)): redis-uv has no modules", at: start)
+        default:
+            throw r.error("Unknown RDB value type \(type)", at: start)
+        }
+    }
+
+    private static func buildZset(_ elements: [(member: [UInt8], score: Double)], key: UnsafeRawBufferPointer,
+                                  limits: RDBLoadLimits, lru: UInt32, r: RDBReader, at: Int,
+                                  packedOnDisk: Bool = false) throws -> KeyEntry? {
+        if elements.isEmpty { return nil }
+        if elements.count > 1 && elements.count <= 32 {
+            // Small sets (the common case): pairwise, no hashing of arrays.
+            for i in 1..<elements.count {
+                for j in 0..<i where elements[i].member == elements[j].member {
+                    throw r.error("Duplicate zset fields detected", at: at)
+                }
+            }
+        } else if elements.count > 32 {
+            var seen = Set<[UInt8]>(minimumCapacity: elements.count)
+            for e in elements where !seen.insert(e.member).inserted {
+                throw r.error("Duplicate zset fields detected", at: at)
+            }
+        }
+        var zl = limits.zset
+        if packedOnDisk { zl.maxValue = Int.max }
+        let z = SortedSetValue.build(elements, limits: zl)
+        return KeyEntry.make(key: key, object: z, type: .zset, lru: lru)
+    }
+}

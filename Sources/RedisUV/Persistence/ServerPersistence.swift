@@ -1,0 +1,308 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// RDB state of the server (Redis's server.child_pid, rdb_* and lastbgsave_* fields).
+final class PersistenceState {
+    /// The BGSAVE child, or 0.
+    var childPid: pid_t = 0
+    var childStartTime: Int64 = 0
+    /// `dirty` when the child forked: what a successful BGSAVE subtracts.
+    var dirtyBeforeBgsave = 0
+    var lastBgsaveOK = true
+    var lastBgsaveTry: Int64 = 0
+    /// Seconds the last BGSAVE took, or -1.
+    var lastBgsaveTimeSec = -1
+    var bgsaveScheduled = false
+    var saves = 0
+    var lastLoadKeysLoaded = 0
+    var lastLoadKeysExpired = 0
+    /// Set once SHUTDOWN ran its save step, so the exit path does not save again.
+    var shutdownPrepared = false
+}
+
+extension Server {
+    var rdbPath: String { config.dir.isEmpty ? config.dbfilename : config.dir + "/" + config.dbfilename }
+
+    // MARK: loading (Redis's loadDataFromDisk)
+
+    /// Loads `dir`/`dbfilename` at start-up. A missing file leaves the server empty; any
+    /// other failure is logged and returns false (the caller exits non-zero).
+    func loadDataFromDisk() -> Bool {
+        let start = monotonicUs()
+        if config.dir.isEmpty { return true }  // in-process server: no files
+        let fd = open(rdbPath, O_RDONLY)
+        if fd < 0 {
+            if errno == ENOENT { return true }
+            log.warning("Fatal error loading the DB: \(String(cString: strerror(errno))). Exiting.")
+            return false
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            log.warning("Fatal error loading the DB: \(String(cString: strerror(errno))). Exiting.")
+            return false
+        }
+        let size = Int(st.st_size)
+        var base: UnsafeMutableRawPointer? = nil
+        if size > 0 {
+            let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+            if m == MAP_FAILED {
+                log.warning("Fatal error loading the DB: \(String(cString: strerror(errno))). Exiting.")
+                return false
+            }
+            base = m
+            _ = madvise(m, size, MADV_SEQUENTIAL)
+        }
+        defer { if let base { munmap(base, size) } }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var dropped = 0
+        do {
+            let result = try RDBFile.load(UnsafeRawBufferPointer(start: base, count: size), into: dbs,
+                                          limits: RDBLoadLimits(config), verifyChecksum: config.rdbchecksum,
+                                          nowMs: wallClockMs(), lruClock: lruClock, lfu: lfuPolicySelected,
+                                          log: { [log] in log.notice($0) },
+                                          progress: { r in
+                // Pages already parsed (and checksummed) are given back, so a big file
+                // does not stay resident next to the data it became.
+                r.updateChecksum()
+                let upTo = (r.pos / page) * page
+                if let base, upTo - dropped >= 2 << 20 {
+                    _ = madvise(base + dropped, upTo - dropped, MADV_DONTNEED)
+                    dropped = upTo
+                }
+            })
+            persistence.lastLoadKeysLoaded = result.keysLoaded
+            persistence.lastLoadKeysExpired = result.keysExpired
+            let secs = Double(monotonicUs() - start) / 1_000_000
+            log.notice("DB loaded from disk: \(formatC("%.3f", secs)) seconds")
+            return true
+        } catch let e as RDBError {
+            log.warning("Internal error in RDB reading offset \(e.offset) -> \(e.message)")
+            log.warning("Terminating server after rdb file reading failure.")
+            return false
+        } catch {
+            log.warning("Fatal error loading the DB: \(error). Exiting.")
+            return false
+        }
+    }
+
+    // MARK: saving
+
+    func rdbAuxFields(nowMs: Int64) -> [(String, String)] {
+        [("redis-ver", redisCompatVersion), ("redis-bits", "64"), ("ctime", String(nowMs / 1000)),
+         ("used-mem", String(MemoryStats.usedMemory())), ("aof-base", "0")]
+    }
+
+    /// Writes the whole keyspace to `path` through a temp file: write, fsync, rename
+    /// (Redis's rdbSave). Used by SAVE and, in the forked child, by BGSAVE. Logs and
+    /// returns false on failure; the previous file is left untouched.
+    func rdbSaveToFile(_ path: String, tempName: String) -> Bool {
+        // Start-up always sets `dir`; only servers built in-process (unit tests) have
+        // none, and they must not write into whatever the current directory is.
+        guard !config.dir.isEmpty else {
+            log.verbose("Not saving: no dir configured (in-process server)")
+            return false
+        }
+        let dir = config.dir
+        let tmp = dir + "/" + tempName
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if fd < 0 {
+            log.warning("Failed opening the temp RDB file \(tempName) (in server root dir \(dir)) for saving: \(String(cString: strerror(errno)))")
+            return false
+        }
+        let now = wallClockMs()
+        let w = RDBWriter(fd: fd, compress: config.rdbcompression)
+        var options = RDBFile.SaveOptions()
+        options.version = config.rdbVersion
+        options.compress = config.rdbcompression
+        options.checksum = config.rdbchecksum
+        options.aux = rdbAuxFields(nowMs: now)
+        options.policy = config.maxmemoryPolicy
+        options.nowMs = now
+        options.lruClock = lruClock
+        var failure: String? = nil
+        do {
+            try RDBFile.save(dbs, to: w, options: options)
+            if w.writeErrno != 0 { failure = String(cString: strerror(w.writeErrno)) }
+        } catch {
+            failure = "\(error)"
+        }
+        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        close(fd)
+        if let failure {
+            log.warning("Write error saving DB on disk: \(failure)")
+            unlink(tmp)
+            return false
+        }
+        if rename(tmp, path) != 0 {
+            log.warning("Error moving temp DB file \(tempName) on the final destination \(config.dbfilename) (in server root dir \(dir)): \(String(cString: strerror(errno)))")
+            unlink(tmp)
+            return false
+        }
+        // fsync the directory so the rename itself is durable (fsyncFileDir).
+        let dfd = open(dir, O_RDONLY)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        return true
+    }
+
+    /// SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD: a save in the foreground (rdbSave).
+    @discardableResult
+    func rdbSave() -> Bool {
+        let ok = rdbSaveToFile(rdbPath, tempName: "temp-\(getpid()).rdb")
+        if ok {
+            log.notice("DB saved on disk")
+            dirty = 0
+            lastSaveTime = wallClockMs() / 1000
+            persistence.lastBgsaveOK = true
+            persistence.saves += 1
+        }
+        return ok
+    }
+
+    var hasActiveChild: Bool { persistence.childPid > 0 }
+
+    /// BGSAVE: forks; the child writes the snapshot it inherited and exits, the parent
+    /// goes on serving and reaps it from the cron (rdbSaveBackground).
+    func rdbSaveBackground() -> Bool {
+        if hasActiveChild { return false }
+        let p = persistence
+        p.dirtyBeforeBgsave = dirty
+        p.lastBgsaveTry = wallClockMs() / 1000
+        let pid = fork()
+        if pid == 0 {
+            // The child: only this thread exists here. It never returns to the event loop
+            // nor touches libuv; it writes the file and leaves with _exit.
+            signal(SIGINT, SIG_IGN)
+            signal(SIGTERM, SIG_DFL)
+            log.role = "C"
+            let ok = rdbSaveToFile(rdbPath, tempName: "temp-\(getpid()).rdb")
+            if ok { log.notice("DB saved on disk") }
+            _exit(ok ? 0 : 1)
+        }
+        if pid < 0 {
+            p.lastBgsaveOK = false
+            log.warning("Can't save in background: fork: \(String(cString: strerror(errno)))")
+            return false
+        }
+        log.notice("Background saving started by pid \(pid)")
+        p.childPid = pid
+        p.childStartTime = wallClockMs()
+        return true
+    }
+
+    /// Reaps a finished BGSAVE child (checkChildrenDone + backgroundSaveDoneHandler).
+    func checkChildDone() {
+        let p = persistence
+        guard p.childPid > 0 else { return }
+        var status: Int32 = 0
+        let r = waitpid(p.childPid, &status, WNOHANG)
+        if r == 0 { return }
+        let pid = p.childPid
+        p.childPid = 0
+        p.lastBgsaveTimeSec = Int((wallClockMs() - p.childStartTime) / 1000)
+        if r < 0 {
+            log.warning("waitpid() returned an error: \(String(cString: strerror(errno))). child_type: RDB, child_pid = \(pid)")
+            p.lastBgsaveOK = false
+            return
+        }
+        let exited = status & 0x7F == 0
+        let code = (status >> 8) & 0xFF
+        let bySignal = exited ? 0 : status & 0x7F
+        if exited && code == 0 {
+            log.notice("Background saving terminated with success")
+            dirty -= p.dirtyBeforeBgsave
+            lastSaveTime = wallClockMs() / 1000
+            p.lastBgsaveOK = true
+            p.saves += 1
+        } else if exited {
+            log.warning("Background saving error")
+            p.lastBgsaveOK = false
+        } else {
+            log.warning("Background saving terminated by signal \(bySignal)")
+            unlink((config.dir.isEmpty ? "." : config.dir) + "/temp-\(pid).rdb")
+            if bySignal != SIGUSR1 { p.lastBgsaveOK = false }
+        }
+    }
+
+    /// Stops a running BGSAVE child and removes its temp file (killRDBChild).
+    func killRDBChild() {
+        let p = persistence
+        guard p.childPid > 0 else { return }
+        kill(p.childPid, SIGUSR1)
+        var status: Int32 = 0
+        _ = waitpid(p.childPid, &status, 0)
+        unlink((config.dir.isEmpty ? "." : config.dir) + "/temp-\(p.childPid).rdb")
+        p.childPid = 0
+    }
+
+    /// The cron's part (serverCron): reap the child, or start a BGSAVE when a save point
+    /// is reached or one was scheduled.
+    func persistenceCron() {
+        let p = persistence
+        if p.childPid > 0 {
+            checkChildDone()
+            return
+        }
+        let now = unixTime
+        let retryOK = now - p.lastBgsaveTry > 5 || p.lastBgsaveOK
+        for sp in config.save where dirty >= sp.changes && now - lastSaveTime > Int64(sp.seconds) && retryOK {
+            log.notice("\(sp.changes) changes in \(sp.seconds) seconds. Saving...")
+            _ = rdbSaveBackground()
+            return
+        }
+        if p.bgsaveScheduled && retryOK {
+            if rdbSaveBackground() { p.bgsaveScheduled = false }
+        }
+    }
+
+    /// The save step of a shutdown (prepareForShutdown): kills a BGSAVE child, saves when
+    /// save points exist (or SAVE was asked) unless NOSAVE. False when the save failed.
+    func prepareForShutdownSave(save: Bool, nosave: Bool) -> Bool {
+        persistence.shutdownPrepared = true
+        if hasActiveChild {
+            log.warning("There is a child saving an .rdb. Killing it!")
+            killRDBChild()
+        }
+        if (!config.save.isEmpty && !nosave) || save {
+            log.notice("Saving the final RDB snapshot before exiting.")
+            if !rdbSave() {
+                log.warning("Error trying to save the DB, can't exit.")
+                return false
+            }
+        }
+        return true
+    }
+
+    /// FLUSHALL's persistence part (flushAllDataAndResetRDB): a running BGSAVE is killed
+    /// and, with save points, an empty file is saved; the dirty count stays.
+    func flushAllResetRDB() {
+        if hasActiveChild { killRDBChild() }
+        if !config.save.isEmpty {
+            let saved = dirty
+            rdbSave()
+            dirty = saved
+        }
+    }
+
+    /// Redis's writeCommandsDeniedByDiskError check in processCommand: with
+    /// stop-writes-on-bgsave-error and save points, a failed last save refuses write
+    /// commands and PING with -MISCONF. True when `c` got the error.
+    func rejectWriteOnDiskError(_ c: Client, _ cmd: RedisCommand) -> Bool {
+        guard config.stopWritesOnBgsaveError && !config.save.isEmpty && !persistence.lastBgsaveOK else { return false }
+        guard cmd.flags.contains(.write) || cmd.fullName == "ping" else { return false }
+        c.addReplyError("-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+                        + "Commands that may modify the data set are disabled, because this instance is configured to report "
+                        + "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
+                        + "Please check the Redis logs for details about the RDB error.")
+        return true
+    }
+
+    /// DEBUG RELOAD: save, empty, load again.
+    func debugReload(save: Bool) -> String? {
+        if save && !rdbSave() { return "Error trying to save the DB" }
+        for db in dbs { db.flush() }
+        if !loadDataFromDisk() { return "Error trying to load the RDB dump, check server logs." }
+        return nil
+    }
+}

@@ -1,0 +1,414 @@
+import XCTest
+import Foundation
+@testable import RedisUV
+
+/// RDB files and DUMP payloads exchanged between redis-server 7.0 and redis-uv: each side
+/// loads what the other wrote and every key is compared through commands (TYPE, OBJECT
+/// ENCODING, contents by range commands, TTL within a second).
+final class RDBIntegrationTests: XCTestCase {
+    private var servers: [ServerProcess] = []
+    private var dirs: [URL] = []
+
+    override func tearDown() {
+        for s in servers { s.stop() }
+        servers.removeAll()
+        for d in dirs { try? FileManager.default.removeItem(at: d) }
+        dirs.removeAll()
+        super.tearDown()
+    }
+
+    private func tempDir() throws -> URL {
+        let d = TestEnvironment.scratchDirectory.appendingPathComponent("rdb-test-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        dirs.append(d)
+        return d
+    }
+
+    /// A server whose `dir` holds a copy of `file` as dump.rdb (none when nil).
+    private func start(_ kind: ServerProcess.Kind, file: URL?, extra: [String] = []) throws -> (ServerProcess, URL) {
+        guard kind == .redisUV || TestEnvironment.redisServerBinary != nil else { throw XCTSkip("no redis-server") }
+        let d = try tempDir()
+        if let file { try FileManager.default.copyItem(at: file, to: d.appendingPathComponent("dump.rdb")) }
+        let s = try ServerProcess.start(kind, arguments: ["--dir", d.path, "--dbfilename", "dump.rdb",
+                                                          "--enable-debug-command", "yes"] + extra)
+        servers.append(s)
+        return (s, d)
+    }
+
+    private func fixture(_ name: String) -> URL {
+        TestEnvironment.packageRoot.appendingPathComponent("Tests/fixtures/rdb/\(name)")
+    }
+
+    private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+    private func call(_ c: RespConnection, _ args: [[UInt8]]) throws -> RespValue {
+        try c.send(command: args)
+        return try RespValue.parse(try c.readReply())
+    }
+
+    private func call(_ c: RespConnection, _ args: String...) throws -> RespValue {
+        try call(c, args.map { Array($0.utf8) })
+    }
+
+    /// Everything observable about the keyspace, one line per key, sorted.
+    private func snapshot(_ c: RespConnection, compareDumps: Bool = false) throws -> [String] {
+        var lines: [String] = []
+        for db in 0..<16 {
+            _ = try call(c, "SELECT", String(db))
+            let keys = try call(c, "KEYS", "*").children.compactMap(\.payload)
+            for k in keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                let type = String(decoding: try call(c, [bytes("TYPE"), k]).line, as: UTF8.self)
+                let enc = String(decoding: try call(c, [bytes("OBJECT"), bytes("ENCODING"), k]).payload ?? [], as: UTF8.self)
+                let pttl = Int(String(decoding: try call(c, [bytes("PTTL"), k]).line, as: UTF8.self)) ?? -3
+                let ttl = String(pttl)
+                var content: [String] = []
+                func texts(_ v: RespValue) -> [String] { v.children.map { RespEscape.escape($0.payload ?? []) } }
+                switch type {
+                case "string": content = [RespEscape.escape(try call(c, [bytes("GET"), k]).payload ?? [])]
+                case "list": content = texts(try call(c, [bytes("LRANGE"), k, bytes("0"), bytes("-1")]))
+                case "set": content = texts(try call(c, [bytes("SMEMBERS"), k])).sorted()
+                case "zset": content = texts(try call(c, [bytes("ZRANGE"), k, bytes("0"), bytes("-1"), bytes("WITHSCORES")]))
+                case "hash":
+                    let flat = texts(try call(c, [bytes("HGETALL"), k]))
+                    content = stride(from: 0, to: flat.count, by: 2).map { flat[$0] + "=" + flat[$0 + 1] }.sorted()
+                default: content = ["?"]
+                }
+                var line = "db\(db) \(RespEscape.escape(k)) \(type) \(enc) ttl=\(ttl) [\(content.joined(separator: ","))]"
+                if compareDumps && enc != "hashtable" {
+                    line += " dump=" + RespEscape.escape(try call(c, [bytes("DUMP"), k]).payload ?? [])
+                }
+                lines.append(line)
+            }
+        }
+        _ = try call(c, "SELECT", "0")
+        return lines
+    }
+
+    /// Lines equal, except that TTLs (`ttl=<ms>`) only need to agree within 2 s.
+    private func assertSame(_ a: [String], _ b: [String], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+        func split(_ s: String) -> (String, Int) {
+            guard let r = s.range(of: #" ttl=-?[0-9]+"#, options: .regularExpression) else { return (s, 0) }
+            let ms = Int(s[r].dropFirst(5)) ?? 0
+            return (s.replacingCharacters(in: r, with: " ttl=" + (ms < 0 ? String(ms) : "N")), ms)
+        }
+        for (x, y) in zip(a, b) {
+            let (tx, mx) = split(x), (ty, my) = split(y)
+            if tx != ty || abs(mx - my) > 2000 {
+                XCTFail("\(what):\n  \(x.prefix(600))\n  \(y.prefix(600))", file: file, line: line)
+            }
+        }
+    }
+
+    // MARK: redis-server writes, redis-uv reads
+
+    func testRedisServerFilesLoadIdentically() throws {
+        for name in ["all-types.rdb", "all-types-nocompress.rdb", "all-types-nochecksum.rdb", "empty.rdb"] {
+            let (ref, _) = try start(.redisServer, file: fixture(name))
+            let (uv, _) = try start(.redisUV, file: fixture(name))
+            let a = try snapshot(try ref.connect(), compareDumps: true)
+            let b = try snapshot(try uv.connect(), compareDumps: true)
+            if name != "empty.rdb" { XCTAssertGreaterThan(a.count, 30) }
+            assertSame(a, b, name)
+            let info = String(decoding: try call(try uv.connect(), "INFO", "persistence").payload ?? [], as: UTF8.self)
+            if name != "empty.rdb" { XCTAssertTrue(info.contains("rdb_last_load_keys_loaded:36"), info) }
+        }
+    }
+
+    // MARK: redis-uv writes, redis-server reads
+
+    func testRedisUVSaveLoadsInRedisServer() throws {
+        for version in ["10", "9"] {
+            for compression in ["yes", "no"] {
+                let (uv, dir) = try start(.redisUV, file: fixture("all-types.rdb"),
+                                          extra: ["--rdb-version", version, "--rdbcompression", compression])
+                let c = try uv.connect()
+                // Values built by redis-uv's own commands, too.
+                _ = try call(c, "RPUSH", "uv:list", "a", "1", "-5", String(repeating: "q", count: 70))
+                _ = try call(c, "ZADD", "uv:z", "1e-5", "x", "-2.5", "y", "12", "z")
+                _ = try call(c, "HSET", "uv:h", "a", "1", "b", String(repeating: "w", count: 30))
+                _ = try call(c, "SADD", "uv:s", "70000", "-3", "9")
+                _ = try call(c, "SET", "uv:ex", "v", "PX", "500000")
+                XCTAssertEqual(try call(c, "SAVE").line, bytes("OK"))
+                let expected = try snapshot(c)
+                let (ref, _) = try start(.redisServer, file: dir.appendingPathComponent("dump.rdb"))
+                assertSame(try snapshot(try ref.connect()), expected, "version \(version) compression \(compression)")
+                uv.stop()
+                ref.stop()
+            }
+        }
+    }
+
+    func testBgsaveWritesAFileRedisServerLoads() throws {
+        let (uv, dir) = try start(.redisUV, file: fixture("all-types.rdb"))
+        let c = try uv.connect()
+        _ = try call(c, "SET", "after-load", "1")
+        XCTAssertEqual(try call(c, "DBSIZE").line, bytes("33"))
+        let before = try call(c, "LASTSAVE").line
+        XCTAssertEqual(String(decoding: try call(c, "BGSAVE").line, as: UTF8.self), "Background saving started")
+        var done = false
+        for _ in 0..<100 {
+            let info = String(decoding: try call(c, "INFO", "persistence").payload ?? [], as: UTF8.self)
+            if info.contains("rdb_bgsave_in_progress:0") && info.contains("rdb_saves:1") {
+                XCTAssertTrue(info.contains("rdb_last_bgsave_status:ok"), info)
+                XCTAssertTrue(info.contains("rdb_changes_since_last_save:0"), info)
+                done = true
+                break
+            }
+            usleep(50_000)
+        }
+        XCTAssertTrue(done, "BGSAVE did not finish")
+        XCTAssertGreaterThanOrEqual(try call(c, "LASTSAVE").line.lexicographicallyPrecedes(before) ? 0 : 1, 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("temp-\(uv.pid).rdb").path))
+        let expected = try snapshot(c)
+        let (ref, _) = try start(.redisServer, file: dir.appendingPathComponent("dump.rdb"))
+        assertSame(try snapshot(try ref.connect()), expected, "BGSAVE")
+        XCTAssertEqual(try call(c, "BGSAVE", "NOW").type, UInt8(ascii: "-"))
+    }
+
+    // MARK: DUMP / RESTORE across servers
+
+    func testDumpPayloadsRestoreAcrossServers() throws {
+        let (ref, _) = try start(.redisServer, file: fixture("all-types.rdb"))
+        let (uv, _) = try start(.redisUV, file: fixture("all-types.rdb"))
+        let r = try ref.connect(), u = try uv.connect()
+        let keys = try call(r, "KEYS", "*").children.compactMap(\.payload)
+        XCTAssertGreaterThan(keys.count, 25)
+        for k in keys {
+            let fromRef = try call(r, [bytes("DUMP"), k]).payload!
+            let fromUV = try call(u, [bytes("DUMP"), k]).payload!
+            // Each server restores the other's payload under a new name.
+            XCTAssertEqual(try call(u, [bytes("RESTORE"), bytes("x:") + k, bytes("0"), fromRef]).line, bytes("OK"),
+                           RespEscape.escape(k))
+            XCTAssertEqual(try call(r, [bytes("RESTORE"), bytes("x:") + k, bytes("0"), fromUV]).line, bytes("OK"),
+                           RespEscape.escape(k))
+        }
+        for k in keys {
+            // The values differ only in TTL (restored with none).
+            _ = try call(r, [bytes("PERSIST"), k]); _ = try call(u, [bytes("PERSIST"), k])
+        }
+        let a = try snapshot(r).map { $0.replacingOccurrences(of: " x:", with: " ") }.sorted()
+        let b = try snapshot(u).map { $0.replacingOccurrences(of: " x:", with: " ") }.sorted()
+        assertSame(a, b, "after cross RESTORE")
+        // Replies to the same commands match byte for byte.
+        let payload = try call(r, "DUMP", "str:small").payload!
+        var corrupt = payload
+        corrupt[corrupt.count - 1] ^= 1
+        var badVersion = payload
+        badVersion[badVersion.count - 10] = 11
+        let cases: [[[UInt8]]] = [
+            [bytes("RESTORE"), bytes("str:small"), bytes("0"), payload],
+            [bytes("RESTORE"), bytes("new"), bytes("0"), corrupt],
+            [bytes("RESTORE"), bytes("new"), bytes("0"), badVersion],
+            [bytes("RESTORE"), bytes("new"), bytes("0"), bytes("short")],
+            [bytes("RESTORE"), bytes("new"), bytes("-1"), payload],
+            [bytes("RESTORE"), bytes("new"), bytes("abc"), payload],
+            [bytes("RESTORE"), bytes("new"), bytes("0"), payload, bytes("IDLETIME"), bytes("-1")],
+            [bytes("RESTORE"), bytes("new"), bytes("0"), payload, bytes("FREQ"), bytes("256")],
+            [bytes("RESTORE"), bytes("new"), bytes("0"), payload, bytes("IDLETIME"), bytes("1"), bytes("FREQ"), bytes("2")],
+            [bytes("RESTORE"), bytes("new"), bytes("0"), payload, bytes("BOGUS")],
+            [bytes("RESTORE"), bytes("str:small"), bytes("0"), payload, bytes("REPLACE"), bytes("IDLETIME"), bytes("100")],
+            [bytes("OBJECT"), bytes("IDLETIME"), bytes("str:small")],
+            [bytes("RESTORE"), bytes("past"), bytes("1"), payload, bytes("ABSTTL")],
+            [bytes("EXISTS"), bytes("past")],
+            [bytes("RESTORE"), bytes("ttl"), bytes("100000"), payload],
+            [bytes("PTTL"), bytes("ttl")],
+            [bytes("DUMP"), bytes("missing")],
+            [bytes("RESTORE"), bytes("bad"), bytes("0"), Self.withFooter([0x00, 0xC3, 0x05, 0x7F, 0xFF])],
+            [bytes("RESTORE"), bytes("bad"), bytes("0"), Self.withFooter([0x0E, 0x01, 0x05, 0x01, 0x02])],
+        ]
+        for args in cases {
+            var x = try call(r, args).raw, y = try call(u, args).raw
+            if args[0] == bytes("PTTL") || args[0] == bytes("OBJECT") {
+                // Within a second either way.
+                let p = Int(String(decoding: x.dropFirst().dropLast(2), as: UTF8.self)) ?? 0
+                let q = Int(String(decoding: y.dropFirst().dropLast(2), as: UTF8.self)) ?? 0
+                XCTAssertLessThan(abs(p - q), 1500, "\(args.map { RespEscape.escape($0) })")
+                x = []; y = []
+            }
+            XCTAssertEqual(RespEscape.escape(y), RespEscape.escape(x), "\(args.map { RespEscape.escape($0, limit: 40) })")
+        }
+    }
+
+    /// A payload body with a valid version-10 footer.
+    static func withFooter(_ body: [UInt8]) -> [UInt8] {
+        let b = body + [10, 0]
+        let crc = CRC64.checksum(b)
+        return b + withUnsafeBytes(of: crc.littleEndian) { Array($0) }
+    }
+
+    /// A BGSAVE that cannot rename its file (a directory is in the way) fails; with save
+    /// points and stop-writes-on-bgsave-error, writes and PING then get -MISCONF, reads
+    /// still work, and a good save clears it. Same replies as redis-server.
+    func testFailedBgsaveStopsWritesWithMisconf() throws {
+        var replies: [[String]] = []
+        for kind in [ServerProcess.Kind.redisServer, .redisUV] {
+            let (s, dir) = try start(kind, file: nil, extra: ["--save", "3600 1"])
+            let c = try s.connect()
+            // A first reply means start-up (and its load of the empty dir) is over.
+            var out = [String(decoding: try call(c, "SET", "k", "v").raw, as: UTF8.self)]
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("dump.rdb"), withIntermediateDirectories: false)
+            out.append(String(decoding: try call(c, "BGSAVE").raw, as: UTF8.self))
+            var status = ""
+            for _ in 0..<100 {
+                let info = String(decoding: try call(c, "INFO", "persistence").payload ?? [], as: UTF8.self)
+                if info.contains("rdb_bgsave_in_progress:0") && info.contains("rdb_last_bgsave_status:err") { status = "err"; break }
+                usleep(50_000)
+            }
+            out.append(status)
+            for cmd in [["SET", "k", "w"], ["PING"], ["GET", "k"], ["DEL", "k"], ["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"],
+                        ["SET", "k", "x"], ["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"], ["INCR", "n"]] {
+                try c.send(command: cmd)
+                out.append(String(decoding: try c.readReply(), as: UTF8.self))
+            }
+            out.append(String(decoding: try call(c, "SAVE").raw, as: UTF8.self))  // fails too: "-ERR"
+            try FileManager.default.removeItem(at: dir.appendingPathComponent("dump.rdb"))
+            out.append(String(decoding: try call(c, "SAVE").raw, as: UTF8.self))
+            out.append(String(decoding: try call(c, "SET", "k", "y").raw, as: UTF8.self))
+            replies.append(out)
+            s.stop()
+        }
+        XCTAssertEqual(replies[0][2], "err")
+        XCTAssertTrue(replies[0][3].hasPrefix("-MISCONF"), replies[0][3])
+        XCTAssertTrue(replies[0].contains("-ERR\r\n"), "\(replies[0])")
+        XCTAssertEqual(replies[1], replies[0])
+    }
+
+    /// Under an LRU policy files carry IDLE, under an LFU one FREQ: RESTORE IDLETIME/FREQ
+    /// set them, SAVE writes them, redis-server reads them back.
+    func testIdleAndFreqTravelThroughFilesAndRestore() throws {
+        for (policy, option, value, probe) in [("allkeys-lru", "IDLETIME", "1000", "IDLETIME"), ("allkeys-lfu", "FREQ", "50", "FREQ")] {
+            let (uv, dir) = try start(.redisUV, file: nil, extra: ["--maxmemory-policy", policy])
+            let (ref0, _) = try start(.redisServer, file: nil, extra: ["--maxmemory-policy", policy])
+            let u = try uv.connect(), r0 = try ref0.connect()
+            _ = try call(r0, "SET", "src", "hello")
+            let payload = try call(r0, "DUMP", "src").payload!
+            for c in [u, r0] {
+                XCTAssertEqual(try call(c, [bytes("RESTORE"), bytes("k"), bytes("0"), payload, bytes(option), bytes(value)]).line, bytes("OK"))
+            }
+            let a = Int(String(decoding: try call(u, "OBJECT", probe, "k").line, as: UTF8.self)) ?? -1
+            let b = Int(String(decoding: try call(r0, "OBJECT", probe, "k").line, as: UTF8.self)) ?? -1
+            XCTAssertEqual(a, Int(value), policy)
+            XCTAssertEqual(b, Int(value), policy)
+            XCTAssertEqual(try call(u, "SAVE").line, bytes("OK"))
+            let (ref, refDir) = try start(.redisServer, file: dir.appendingPathComponent("dump.rdb"), extra: ["--maxmemory-policy", policy])
+            let rc = try ref.connect()
+            let loaded = Int(String(decoding: try call(rc, "OBJECT", probe, "k").line, as: UTF8.self)) ?? -1
+            XCTAssertLessThanOrEqual(abs(loaded - Int(value)!), 2, "\(policy): redis-server read \(loaded)")
+            // And back: redis-server's file into redis-uv.
+            XCTAssertEqual(try call(rc, "SAVE").line, bytes("OK"))
+            let (uv2, _) = try start(.redisUV, file: refDir.appendingPathComponent("dump.rdb"), extra: ["--maxmemory-policy", policy])
+            let back = Int(String(decoding: try call(try uv2.connect(), "OBJECT", probe, "k").line, as: UTF8.self)) ?? -1
+            XCTAssertLessThanOrEqual(abs(back - Int(value)!), 2, "\(policy): redis-uv read \(back)")
+        }
+    }
+
+    /// Changes made while the child writes stay counted after it succeeds (dirty minus
+    /// dirty-at-fork); DEBUG RELOAD keeps every key and TTL; DEBUG RELOAD NOSAVE goes
+    /// back to the file.
+    func testDirtyCountAcrossBgsaveAndDebugReload() throws {
+        let (uv, _) = try start(.redisUV, file: nil)
+        let c = try uv.connect()
+        _ = try call(c, "DEBUG", "POPULATE", "200000")
+        for k in ["a", "b", "c"] { _ = try call(c, "SET", k, "1") }
+        _ = try call(c, "PEXPIRE", "a", "100000")
+        XCTAssertEqual(String(decoding: try call(c, "BGSAVE").line, as: UTF8.self), "Background saving started")
+        for k in ["d", "e", "f", "g"] { _ = try call(c, "SET", k, "2") }
+        var info = ""
+        for _ in 0..<200 {
+            info = String(decoding: try call(c, "INFO", "persistence").payload ?? [], as: UTF8.self)
+            if info.contains("rdb_bgsave_in_progress:0") { break }
+            usleep(20_000)
+        }
+        XCTAssertTrue(info.contains("rdb_last_bgsave_status:ok"), info)
+        XCTAssertTrue(info.contains("rdb_changes_since_last_save:4"), info)
+        XCTAssertEqual(try call(c, "DEBUG", "RELOAD").line, bytes("OK"))
+        XCTAssertEqual(try call(c, "DBSIZE").line, bytes("200007"))
+        let pttl = Int(String(decoding: try call(c, "PTTL", "a").line, as: UTF8.self)) ?? -9
+        XCTAssertGreaterThan(pttl, 90_000)
+        _ = try call(c, "SET", "after-save", "x")
+        XCTAssertEqual(try call(c, "DEBUG", "RELOAD", "NOSAVE").line, bytes("OK"))
+        XCTAssertEqual(try call(c, "EXISTS", "after-save").line, bytes("0"))
+        XCTAssertEqual(try call(c, "GET", "g").payload, bytes("2"))
+    }
+
+    // MARK: start-up, shutdown, crash safety
+
+    func testCorruptFileStopsStartupWithTheOffset() throws {
+        var data = try Data(contentsOf: fixture("all-types.rdb"))
+        data = data.prefix(5000)
+        let d = try tempDir()
+        try data.write(to: d.appendingPathComponent("dump.rdb"))
+        // The port opens before the file is read (as Redis), so the server may be seen
+        // up for a moment: either way it must exit non-zero with the offset in its log.
+        do {
+            let s = try ServerProcess.start(.redisUV, arguments: ["--dir", d.path], readyTimeout: 5)
+            servers.append(s)
+            let status = s.waitForExit(timeout: 10)
+            XCTAssertNotNil(status)
+            XCTAssertNotEqual(status, 0)
+            let log = s.log
+            XCTAssertTrue(log.contains("Internal error in RDB reading offset"), log)
+            XCTAssertTrue(log.contains("Terminating server after rdb file reading failure."), log)
+        } catch {
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("Internal error in RDB reading offset"), text)
+            XCTAssertTrue(text.contains("Terminating server after rdb file reading failure."), text)
+        }
+    }
+
+    func testShutdownSavesWithSavePointsAndRestartKeepsData() throws {
+        let d = try tempDir()
+        let s1 = try ServerProcess.start(.redisUV, arguments: ["--dir", d.path, "--save", "3600 1"])
+        servers.append(s1)
+        let c = try s1.connect()
+        _ = try call(c, "SET", "persisted", "yes")
+        _ = try call(c, "RPUSH", "l", "1", "2")
+        try c.send(command: ["SHUTDOWN"])
+        XCTAssertEqual(s1.waitForExit(timeout: 10), 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: d.appendingPathComponent("dump.rdb").path))
+        let s2 = try ServerProcess.start(.redisUV, arguments: ["--dir", d.path])
+        servers.append(s2)
+        let c2 = try s2.connect()
+        XCTAssertEqual(try call(c2, "GET", "persisted").payload, bytes("yes"))
+        XCTAssertEqual(try call(c2, "LLEN", "l").line, bytes("2"))
+        // NOSAVE leaves the file as it was; FLUSHALL with save points saves an empty one.
+        _ = try call(c2, "SET", "other", "1")
+        try c2.send(command: ["SHUTDOWN", "NOSAVE"])
+        XCTAssertEqual(s2.waitForExit(timeout: 10), 0)
+        let s3 = try ServerProcess.start(.redisUV, arguments: ["--dir", d.path, "--save", "3600 1",
+                                                                 "--enable-debug-command", "yes"])
+        servers.append(s3)
+        let c3 = try s3.connect()
+        XCTAssertEqual(try call(c3, "DBSIZE").line, bytes("2"))
+        XCTAssertEqual(try call(c3, "FLUSHALL").line, bytes("OK"))
+        let (_, result) = try RDBFormatTests.loadFixture(Array(try Data(contentsOf: d.appendingPathComponent("dump.rdb"))))
+        XCTAssertEqual(result.keysLoaded, 0)
+        XCTAssertEqual(try call(c3, "DEBUG", "RELOAD").line, bytes("OK"))
+    }
+
+    func testKillDuringBgsaveLeavesThePreviousFileLoadable() throws {
+        let (uv, dir) = try start(.redisUV, file: fixture("all-types.rdb"))
+        let c = try uv.connect()
+        // Enough data that the child is still writing when it is killed.
+        _ = try call(c, "DEBUG", "POPULATE", "300000", "key", "100")
+        let before = try Data(contentsOf: dir.appendingPathComponent("dump.rdb"))
+        _ = try call(c, "CONFIG", "SET", "rdbcompression", "no")
+        _ = try call(c, "BGSAVE")
+        usleep(20_000)
+        // The child is the only other process with the server as parent.
+        let children = (try? String(contentsOfFile: "/proc/\(uv.pid)/task/\(uv.pid)/children", encoding: .utf8)) ?? ""
+        for pid in children.split(separator: " ").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+        uv.signal(SIGKILL)
+        _ = uv.waitForExit(timeout: 5)
+        let after = try Data(contentsOf: dir.appendingPathComponent("dump.rdb"))
+        print("killed BGSAVE children: [\(children)]")
+        if children.isEmpty {
+            // The child had already finished: the new file must load.
+            XCTAssertNoThrow(try RDBFormatTests.loadFixture(Array(after)))
+        } else {
+            XCTAssertEqual(after, before)
+        }
+        XCTAssertNoThrow(try RDBFormatTests.loadFixture(Array(after)))
+    }
+}
