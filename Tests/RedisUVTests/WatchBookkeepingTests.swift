@@ -99,7 +99,7 @@ final class WatchBookkeepingTests: InProcessTestCase {
         // The bytes the command arrived in are reused for the next input.
         UnsafeMutableRawPointer(mutating: owned.argv[2].baseAddress!).storeBytes(of: UInt8(ascii: "X"), as: UInt8.self)
         XCTAssertEqual(client.mstate?.commands.count, 1)
-        XCTAssertEqual(client.mstate?.commands[0].argv.args[2], Array("value".utf8))
+        XCTAssertEqual(client.mstate.map { Array($0.commands[0].argv.argv[2]) }, Array("value".utf8))
         // multi-mem: argument bytes plus a pointer per argument (3 + 3 + 5 + 3 * 8)
         XCTAssertEqual(client.multiMemForInfo, 35)
         XCTAssertEqual(client.multiCountForInfo, 1)

@@ -49,25 +49,39 @@ extension Array where Element == UInt8 {
 /// Owned copies of a command's arguments, for commands that run later than they arrived
 /// (blocked clients, MULTI queues) and for building argument vectors in code.
 final class OwnedArgv {
-    let args: [[UInt8]]
+    let count: Int
     private let views: UnsafeMutablePointer<UnsafeRawBufferPointer>
+    /// Every argument's bytes, back to back, in one allocation.
     private let storage: UnsafeMutableRawPointer
 
+    /// Copies `argv` (views into a buffer that will be reused) with two allocations,
+    /// whatever the number of arguments: MULTI queues one of these per command.
+    init(_ argv: Argv) {
+        count = argv.count
+        var total = 0
+        for i in 0..<argv.count { total &+= argv[i].count }
+        storage = .allocate(byteCount: Swift.max(total, 1), alignment: 8)
+        views = .allocate(capacity: Swift.max(argv.count, 1))
+        var off = 0
+        for i in 0..<argv.count {
+            let a = argv[i]
+            if let base = a.baseAddress, a.count > 0 { (storage + off).copyMemory(from: base, byteCount: a.count) }
+            views[i] = UnsafeRawBufferPointer(start: storage + off, count: a.count)
+            off &+= a.count
+        }
+    }
+
     init(_ args: [[UInt8]]) {
-        self.args = args
+        count = args.count
         let total = args.reduce(0) { $0 + $1.count }
         storage = .allocate(byteCount: Swift.max(total, 1), alignment: 8)
         views = .allocate(capacity: Swift.max(args.count, 1))
         var off = 0
         for (i, a) in args.enumerated() {
-            a.withUnsafeBytes { (storage + off).copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage), byteCount: a.count) }
+            a.withUnsafeBytes { if let base = $0.baseAddress, a.count > 0 { (storage + off).copyMemory(from: base, byteCount: a.count) } }
             views[i] = UnsafeRawBufferPointer(start: storage + off, count: a.count)
             off += a.count
         }
-    }
-
-    convenience init(_ argv: Argv) {
-        self.init((0..<argv.count).map { Array(argv[$0]) })
     }
 
     convenience init(strings: [String]) {
@@ -79,5 +93,5 @@ final class OwnedArgv {
         storage.deallocate()
     }
 
-    var argv: Argv { Argv(base: UnsafePointer(views), count: args.count) }
+    var argv: Argv { Argv(base: UnsafePointer(views), count: count) }
 }

@@ -33,10 +33,15 @@ final class RedisCommand {
     var rejectedCalls = 0
     var failedCalls = 0
 
+    /// EXEC, DISCARD, MULTI, WATCH, QUIT and RESET run at once inside MULTI instead of
+    /// being queued (Redis's processCommand), decided once here rather than per command.
+    let runsInsideMulti: Bool
+
     init(spec: CommandSpec, proc: CommandProc?) {
         self.spec = spec
         self.proc = proc
         self.nameBytes = Array(spec.name.utf8)
+        self.runsInsideMulti = ["exec", "discard", "multi", "watch", "quit", "reset"].contains(spec.name)
     }
 
     var fullName: String { spec.fullName }

@@ -86,12 +86,7 @@ extension Server {
             rejectCommand(c, cmd, "Command not allowed inside a transaction")
             return true
         }
-        switch cmd.spec.name {
-        case "exec", "discard", "multi", "watch", "quit", "reset":
-            return false
-        default:
-            break
-        }
+        if cmd.runsInsideMulti { return false }
         // Redis does not keep commands of a transaction already bound to fail (an error
         // while queueing, or a watched key touched).
         if !ms.dirtyExec && !c.dirtyCAS {
