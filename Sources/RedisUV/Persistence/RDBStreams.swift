@@ -234,10 +234,11 @@ extension RDBObjects {
             s.maxDeletedID = StreamID(ms: try r.length64(), seq: try r.length64())
             s.entriesAdded = Int64(bitPattern: try r.length64())
         } else {
-            // As Redis 7.0 migrates a 6.x stream: offset = length, first ID looked up.
+            // As Redis 7.0 migrates a 6.x stream: offset = length, first ID looked up
+            // (streamGetEdgeID gives the largest ID when there is no entry).
             s.maxDeletedID = .zero
             s.entriesAdded = Int64(live)
-            s.firstID = s.edgeID(first: true) ?? .zero
+            s.firstID = s.edgeID(first: true) ?? .max
         }
         let groupCount = try r.count(minimumItemBytes: 5, "stream consumer groups")
         for _ in 0..<groupCount {
