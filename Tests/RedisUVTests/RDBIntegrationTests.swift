@@ -110,6 +110,7 @@ final class RDBIntegrationTests: XCTestCase {
             let b = try snapshot(try uv.connect(), compareDumps: true)
             if name != "empty.rdb" { XCTAssertGreaterThan(a.count, 30) }
             assertSame(a, b, name)
+            XCTAssertEqual(try serializedLengths(try uv.connect()), try serializedLengths(try ref.connect()), name)
             let info = String(decoding: try call(try uv.connect(), "INFO", "persistence").payload ?? [], as: UTF8.self)
             if name != "empty.rdb" { XCTAssertTrue(info.contains("rdb_last_load_keys_loaded:36"), info) }
         }
@@ -454,6 +455,14 @@ final class RDBIntegrationTests: XCTestCase {
         return lines
     }
 
+    /// DEBUG OBJECT's serializedlength (rdbSavedObjectLen) of every key of db 0.
+    private func serializedLengths(_ c: RespConnection) throws -> [String] {
+        try call(c, "KEYS", "*").children.compactMap(\.payload).sorted { $0.lexicographicallyPrecedes($1) }.map { k in
+            let line = String(decoding: try call(c, [bytes("DEBUG"), bytes("OBJECT"), k]).line, as: UTF8.self)
+            return RespEscape.escape(k) + " " + (line.split(separator: " ").first { $0.hasPrefix("serializedlength:") } ?? "none")
+        }
+    }
+
     /// Commands building streams the fixtures do not have, on a server of either kind.
     private func buildStreams(_ c: RespConnection) throws {
         _ = try call(c, "CONFIG", "SET", "stream-node-max-entries", "7")
@@ -483,6 +492,9 @@ final class RDBIntegrationTests: XCTestCase {
             XCTAssertGreaterThan(a.count, 60)
             XCTAssertEqual(a.count, b.count, name)
             for (x, y) in zip(a, b) where x != y { XCTFail("\(name):\n  \(x.prefix(800))\n  \(y.prefix(800))") }
+            let lengths = try serializedLengths(u)
+            XCTAssertFalse(lengths.contains { $0.hasSuffix(" none") || $0.hasSuffix(":0") }, "\(lengths)")
+            XCTAssertEqual(lengths, try serializedLengths(r), name)
             // DUMP payloads are the same bytes.
             for k in try call(r, "KEYS", "*").children.compactMap(\.payload) {
                 XCTAssertEqual(try call(u, [bytes("DUMP"), k]).payload, try call(r, [bytes("DUMP"), k]).payload, RespEscape.escape(k))
