@@ -243,7 +243,7 @@ final class RDBStreamTests: XCTestCase {
                       entries: [(Int64, Int64, Int64)] = [(2, 0, 0)], lpCount: Int64 = 4) {
         w.length(1)
         w.string((0..<16).map { StreamID(ms: 5, seq: 0).bigEndianByte($0) })
-        var lp = ListpackBuilder()
+        let lp = ListpackBuilder()
         lp.append(Int64(count)); lp.append(Int64(deleted)); lp.append(1)
         Array("f".utf8).withUnsafeBytes { lp.append($0) }
         lp.append(0)

@@ -59,37 +59,55 @@ extension RDBWriter {
     }
 }
 
-/// Builds one listpack in memory (lpAppend / lpAppendInteger encodings).
-struct ListpackBuilder {
-    var bytes: [UInt8]
-    var count = 0
+/// Builds one listpack in memory (lpAppend / lpAppendInteger encodings), reusing its
+/// buffer from one listpack to the next.
+final class ListpackBuilder {
+    private var base: UnsafeMutableRawPointer
+    private var capacity: Int
+    private var used = 6
+    private(set) var count = 0
 
     init(reserve: Int = 64) {
-        bytes = [UInt8](repeating: 0, count: 6)
-        bytes.reserveCapacity(reserve + 7)
+        capacity = max(reserve + 7, 64)
+        base = malloc(capacity)!
     }
 
-    mutating func append(_ s: UnsafeRawBufferPointer) {
-        let e = PackedEntry(s)
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: e.size))
-        bytes.withUnsafeMutableBytes { e.write(to: $0.baseAddress! + start) }
+    deinit { free(base) }
+
+    /// Empties the builder for the next listpack, keeping its memory.
+    func reset(reserve: Int) {
+        used = 6
+        count = 0
+        ensure(reserve + 1)
+    }
+
+    @inline(__always) private func ensure(_ extra: Int) {
+        if used + extra > capacity {
+            capacity = max(capacity * 2, used + extra)
+            base = realloc(base, capacity)!
+        }
+    }
+
+    @inline(__always) private func append(_ e: PackedEntry) {
+        ensure(e.size)
+        e.write(to: base + used)
+        used += e.size
         count += 1
     }
 
-    mutating func append(_ v: Int64) {
-        withDecimal(v) { append($0) }
-    }
+    /// A string element (stored as an integer when it reads as one, as lpAppend).
+    func append(_ s: UnsafeRawBufferPointer) { append(PackedEntry(s)) }
 
-    /// Header and terminator in place; returns the listpack.
-    mutating func finish() -> [UInt8] {
-        bytes.append(0xFF)
-        let total = UInt32(bytes.count)
-        for i in 0..<4 { bytes[i] = UInt8(truncatingIfNeeded: total >> (8 * UInt32(i))) }
-        let n = UInt16(min(count, 65535))
-        bytes[4] = UInt8(n & 0xFF)
-        bytes[5] = UInt8(n >> 8)
-        return bytes
+    func append(_ v: Int64) { append(PackedEntry(integer: Int(v))) }
+
+    /// Terminator and header in place; the listpack stays valid until the next reset.
+    func finish() -> UnsafeRawBufferPointer {
+        ensure(1)
+        base.storeBytes(of: 0xFF, toByteOffset: used, as: UInt8.self)
+        used += 1
+        base.storeBytes(of: UInt32(used).littleEndian, as: UInt32.self)
+        base.storeBytes(of: UInt16(min(count, 65535)).littleEndian, toByteOffset: 4, as: UInt16.self)
+        return UnsafeRawBufferPointer(start: base, count: used)
     }
 }
 
@@ -98,7 +116,13 @@ extension RDBObjects {
 
     /// The listpack Redis would hold for this node.
     static func streamNodeListpack(_ n: StreamNode) -> [UInt8] {
-        var lp = ListpackBuilder(reserve: n.listpackBytes)
+        let lp = ListpackBuilder()
+        return withExtendedLifetime(lp) { Array(streamNodeListpack(n, into: lp)) }
+    }
+
+    /// The same, built in `lp` (reused from node to node by the saver).
+    static func streamNodeListpack(_ n: StreamNode, into lp: ListpackBuilder) -> UnsafeRawBufferPointer {
+        lp.reset(reserve: n.listpackBytes)
         lp.append(Int64(n.count))
         lp.append(Int64(n.deleted))
         lp.append(Int64(n.masterFieldCount))
@@ -145,10 +169,11 @@ extension RDBObjects {
         let v2 = version >= 10
         w.length(s.nodes.count)
         var key = [UInt8](repeating: 0, count: 16)
+        let lp = ListpackBuilder()
         for n in s.nodes {
             for i in 0..<16 { key[i] = n.master.bigEndianByte(i) }
             w.string(key)
-            w.string(streamNodeListpack(n))
+            w.string(streamNodeListpack(n, into: lp))
         }
         w.length(s.length)
         w.length64(s.lastID.ms)
