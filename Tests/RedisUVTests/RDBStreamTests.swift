@@ -155,7 +155,7 @@ final class RDBStreamTests: XCTestCase {
                 w.length64(UInt64(bitPattern: g.entriesRead))
                 w.length(g.pel.count)
                 g.pel.forEach { id, nack in
-                    w.rawStreamID(id); w.millisecondTime(nack.deliveryTime); w.length64(UInt64(nack.deliveryCount))
+                    w.rawStreamID(id); w.millisecondTime(nack.deliveryTime); w.length64(UInt64(bitPattern: nack.deliveryCount))
                     return true
                 }
                 w.length(g.consumers.count)
@@ -298,6 +298,9 @@ final class RDBStreamTests: XCTestCase {
         assertLoadError(streamFile { w in node(w, lpCount: 5); meta(w); w.length(0) }, "lp-count mismatch")
         assertLoadError(streamFile { w in node(w, count: 2); meta(w); w.length(0) }, "Stream listpack integrity check failed")
         assertLoadError(streamFile { w in node(w, count: 0, deleted: 1); meta(w); w.length(0) }, "disagree with the entry flags")
+        // Counters that would overflow when added up are refused before any arithmetic.
+        assertLoadError(streamFile { w in node(w, count: Int(Int64.max), deleted: Int(Int64.max)); meta(w); w.length(0) },
+                        "oversized master counters")
         assertLoadError(streamFile { w in node(w, count: 2, entries: [(2, 1, 0), (2, 0, 0)]); meta(w, length: 2); w.length(0) },
                         "out of order")
         assertLoadError(streamFile { w in node(w, entries: [(2, -1, 0)]); meta(w); w.length(0) }, "out of order")

@@ -349,7 +349,8 @@ extension RDBObjects {
         let count = try int("entry count")
         let deleted = try int("deleted count")
         let masterFields = try int("master field count")
-        guard count >= 0, deleted >= 0, masterFields >= 0, masterFields <= elements.count else {
+        guard count >= 0, deleted >= 0, masterFields >= 0, count <= elements.count, deleted <= elements.count,
+              masterFields <= elements.count else {
             throw fail("negative or oversized master counters")
         }
         var fields: [UInt8] = []
