@@ -216,6 +216,9 @@ final class RDBStreamTests: XCTestCase {
                         // (Node sizes follow the loaded bytes, as Redis's lpBytes does, even
                         // where a flip left a valid but non-canonical element.)
                         for node in s.nodes { _ = RDBObjects.streamNodeListpack(node) }
+                        for g in s.groups { _ = s.lag(of: g) }  // XINFO's arithmetic on loaded counters
+                        _ = s.radixTreeNodes
+                        _ = s.trim(.maxlen(s.length / 2), approx: false, limit: 0)
                     }
                 } catch {
                     XCTAssertTrue(error is RDBError, "\(error)")
