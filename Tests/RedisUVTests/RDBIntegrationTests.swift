@@ -583,6 +583,18 @@ final class RDBIntegrationTests: XCTestCase {
         let y = try call(u, [bytes("RESTORE"), bytes("bad"), bytes("0"), bad]).raw
         XCTAssertEqual(RespEscape.escape(y), RespEscape.escape(x))
         XCTAssertEqual(x.first, UInt8(ascii: "-"))
+        // RESTORE creating a stream wakes a reader blocked on that key (dbAdd signals it).
+        var woken: [String] = []
+        for server in [ref, uv] {
+            let reader = try server.connect(), writer = try server.connect()
+            let payload = try call(writer, "DUMP", "stream:small").payload!
+            try reader.send(command: ["XREAD", "COUNT", "1", "BLOCK", "5000", "STREAMS", "restored", "$"])
+            usleep(100_000)
+            XCTAssertEqual(try call(writer, [bytes("RESTORE"), bytes("restored"), bytes("0"), payload]).line, bytes("OK"))
+            woken.append(RespEscape.escape(try reader.readReply(timeout: 3)))
+        }
+        XCTAssertTrue(woken[0].contains("1-1"), woken[0])
+        XCTAssertEqual(woken[1], woken[0])
     }
     /// The same commands on both servers give streams whose DUMP payloads are the same
     /// bytes: our nodes encode to the listpacks Redis builds (integer and string element
