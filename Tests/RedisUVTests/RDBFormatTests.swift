@@ -159,12 +159,42 @@ final class RDBFormatTests: XCTestCase {
                         items.append("\(String(decoding: f, as: UTF8.self))=\(String(decoding: v, as: UTF8.self))"); return true
                     }
                     line += " " + items.sorted().joined(separator: ",")
-                case .stream: break
+                case .stream: line += " " + describeStream(e.header.object as! StreamValue)
                 }
                 out.append(line)
             }
         }
         return out.sorted()
+    }
+
+    /// Everything a stream holds: counters, entries with their fields, node boundaries,
+    /// groups with their PELs (owner, delivery time and count) and consumers.
+    static func describeStream(_ s: StreamValue) -> String {
+        func id(_ i: StreamID) -> String { "\(i.ms)-\(i.seq)" }
+        func text(_ b: UnsafeRawBufferPointer) -> String { RespEscape.escape(Array(b)) }
+        var out = "len=\(s.length) last=\(id(s.lastID)) first=\(id(s.firstID)) maxdel=\(id(s.maxDeletedID))"
+            + " added=\(s.entriesAdded) nodes=\(s.nodes.map { "\(id($0.master)):\($0.count)/\($0.deleted)" }) ["
+        s.forEachEntry(from: .zero, to: .max, reverse: false) { i, f in
+            out += id(i) + "{"
+            f.forEachPair { k, v in out += text(k) + "=" + text(v) + ";" }
+            out += "}"
+            return true
+        }
+        out += "]"
+        for g in s.groups {
+            out += " group \(String(decoding: g.name, as: UTF8.self)) last=\(id(g.lastID)) read=\(g.entriesRead) pel=["
+            g.pel.forEach { i, n in
+                out += "\(id(i)):\(String(decoding: n.consumer?.name ?? [], as: UTF8.self)):\(n.deliveryTime):\(n.deliveryCount) "
+                return true
+            }
+            out += "]"
+            for c in g.consumers {
+                out += " consumer \(String(decoding: c.name, as: UTF8.self)) seen=\(c.seenTime) pel=["
+                c.pel.forEach { i, _ in out += id(i) + " "; return true }
+                out += "]"
+            }
+        }
+        return out
     }
 
     func testLoadsRedisFixtureWithEveryType() throws {

@@ -60,10 +60,9 @@ enum DebugCommand {
             return
         }
         let address = "0x" + String(UInt(bitPattern: Unmanaged.passUnretained(e).toOpaque()), radix: 16)
-        // serializedlength needs the RDB object serializer for collections (persistence
-        // issue); until then it is exact for strings and 0 for other types.
-        let serialized = e.type == .string ? serializedStringLength(e.stringValue, encoding: e.encoding,
-                                                                     compression: c.server.config.rdbcompression) : 0
+        let compression = c.server.config.rdbcompression
+        let serialized = e.type == .string ? serializedStringLength(e.stringValue, encoding: e.encoding, compression: compression)
+            : serializedObjectLength(e, compression: compression)
         let idle = idleSeconds(lru: e.lru, clock: c.server.lruClock)
         c.addReplyStatus("Value at:\(address) refcount:\(refcount(e, c.server.config)) encoding:\(e.encodingName) "
                          + "serializedlength:\(serialized) lru:\(e.lru) lru_seconds_idle:\(idle)")
@@ -141,6 +140,14 @@ enum DebugCommand {
             }
         }
         return rdbLenBytes(value.count) + value.count
+    }
+
+    /// rdbSavedObjectLen for a collection: the bytes RDBObjects.save writes for the value
+    /// (without its type byte), counted in memory as Redis counts a rio-less save.
+    static func serializedObjectLength(_ e: KeyEntry, compression: Bool) -> Int {
+        let w = RDBWriter(compress: compression)
+        guard (try? RDBObjects.save(e, to: w, version: RDB.version)) != nil else { return 0 }
+        return w.totalBytes - 1
     }
 
     /// rdbTryIntegerEncoding / rdbSaveLongLongAsStringObject: the value as an 8, 16 or 32

@@ -771,7 +771,7 @@ enum StreamCommands {
         s.forEachEntry(from: start, to: .max, reverse: false) { id, f in
             if id > g.lastID {
                 if g.entriesRead != StreamGroup.invalidEntriesRead && !s.rangeHasTombstones(id, nil) {
-                    g.entriesRead += 1
+                    g.entriesRead &+= 1
                 } else if s.entriesAdded != 0 {
                     g.entriesRead = s.estimateDistanceFromFirstEverEntry(id)
                 }
@@ -809,7 +809,7 @@ enum StreamCommands {
             if addReplyOneEntry(c, s, id) {
                 g.pel.modify(id) { nack in
                     nack.deliveryTime = now
-                    nack.deliveryCount += 1
+                    nack.deliveryCount &+= 1
                 }
             } else {
                 c.addReplyArrayLen(2)
@@ -927,13 +927,13 @@ enum StreamCommands {
         var n = 0
         func emit(_ id: StreamID, _ nack: StreamNACK) -> Bool {
             if count <= 0 || id > end { return false }
-            if minidle != 0 && now - nack.deliveryTime < Int64(minidle) { return true }
+            if minidle != 0 && now &- nack.deliveryTime < Int64(minidle) { return true }
             n += 1
             count -= 1
             c.addReplyArrayLen(4)
             addReplyStreamID(c, id)
             c.addReplyBulk(nack.consumer?.name ?? [])
-            c.addReplyInt(Int(Swift.max(0, now - nack.deliveryTime)))
+            c.addReplyInt(Int(Swift.max(0, now &- nack.deliveryTime)))
             c.addReplyInt(Int(nack.deliveryCount))
             return true
         }
@@ -1021,7 +1021,7 @@ enum StreamCommands {
                 g.pel.insert(id, StreamNACK(consumer: nil, deliveryTime: now, deliveryCount: 1))
             }
             guard let nack = g.pel.get(id) else { continue }
-            if nack.consumer != nil && minidle != 0 && now - nack.deliveryTime < Int64(minidle) { continue }
+            if nack.consumer != nil && minidle != 0 && now &- nack.deliveryTime < Int64(minidle) { continue }
             if consumer == nil {
                 if let existing = g.lookupConsumer(name) {
                     existing.seenTime = now
@@ -1038,7 +1038,7 @@ enum StreamCommands {
                 if retryCount >= 0 {
                     nack.deliveryCount = retryCount
                 } else if !justid {
-                    nack.deliveryCount += 1
+                    nack.deliveryCount &+= 1
                 }
             }
             if justid { addReplyStreamID(c, id) } else { addReplyOneEntry(c, s, id) }
@@ -1105,7 +1105,7 @@ enum StreamCommands {
                 continue
             }
             next = id.incremented().flatMap { g.pel.next(atOrAfter: $0) }
-            if minidle != 0 && now - nack.deliveryTime < Int64(minidle) { continue }
+            if minidle != 0 && now &- nack.deliveryTime < Int64(minidle) { continue }
             if consumer == nil {
                 if let existing = g.lookupConsumer(name) {
                     existing.seenTime = now
@@ -1119,7 +1119,7 @@ enum StreamCommands {
             g.assign(id, to: consumer!)
             g.pel.modify(id) { nack in
                 nack.deliveryTime = now
-                if !justid { nack.deliveryCount += 1 }
+                if !justid { nack.deliveryCount &+= 1 }
             }
             claimed.append(id)
             count -= 1
@@ -1314,7 +1314,7 @@ enum StreamCommands {
                 c.addReplyBulk("pending")
                 c.addReplyInt(con.pel.count)
                 c.addReplyBulk("idle")
-                c.addReplyInt(Int(Swift.max(0, now - con.seenTime)))
+                c.addReplyInt(Int(Swift.max(0, now &- con.seenTime)))
             }
         } else if argv.equals(1, "groups") && argv.count == 3 {
             c.addReplyArrayLen(s.groups.count)

@@ -131,7 +131,7 @@ enum DumpRestoreCommands {
             let i = UInt32(truncatingIfNeeded: min(idle, Int(KeyEntry.lruMask)))
             entry.lru = clock >= i ? clock - i : KeyEntry.lruMask - (i - clock) + 1
         }
-        if entry.type == .list || entry.type == .zset { server.signalKeyAsReady(c.db, key) }
+        if entry.type == .list || entry.type == .zset || entry.type == .stream { server.signalKeyAsReady(c.db, key) }
         server.signalModifiedKey(c.db, key)
         server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "restore", key, c.db.id)
         c.addReplyOK()

@@ -60,8 +60,7 @@ enum RDBObjects {
             if !(e.header.object as! HashValue).isTable { return version < 10 ? RDB.typeHashZiplist : RDB.typeHashListpack }
             return RDB.typeHash
         case .stream:
-            // STREAMS: RDB_TYPE_STREAM_LISTPACKS_2 lands with the streams branch.
-            throw SaveError(description: "stream keys cannot be saved yet")
+            return version < 10 ? RDB.typeStreamListpacks : RDB.typeStreamListpacks2
         }
     }
 
@@ -156,8 +155,7 @@ enum RDBObjects {
                 }
             }
         case .stream:
-            // STREAMS: serialization lands with the streams branch (RDB_TYPE_STREAM_LISTPACKS_2).
-            throw SaveError(description: "stream keys cannot be saved yet")
+            saveStream(e.header.object as! StreamValue, to: w, version: version)
         }
     }
 
@@ -414,8 +412,9 @@ enum RDBObjects {
             }
             return n == 0 ? nil : KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
         case RDB.typeStreamListpacks, RDB.typeStreamListpacks2, RDB.typeStreamListpacks3:
-            // STREAMS: loading lands with the streams branch (t_stream.c's rdb part).
-            throw r.error("Stream keys are not supported yet by this redis-uv build (RDB type \(type))", at: start)
+            // Kept even when empty (Redis never skips an empty stream).
+            let s = try loadStream(type: type, from: r, at: start)
+            return KeyEntry.make(key: key, object: s, type: .stream, lru: lru)
         case RDB.typeModule, RDB.typeModule2:
             throw r.error("Module value types are not supported (RDB type \(type)): redis-uv has no modules", at: start)
         default:

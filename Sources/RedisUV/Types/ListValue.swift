@@ -188,6 +188,20 @@ struct PackedEntry {
         }
     }
 
+    /// An integer element (lpAppendInteger), without going through its text.
+    init(integer v: Int) {
+        kind = .integer
+        source = nil
+        length = 0
+        integer = v
+        payload = ListPack.integerPayload(v)
+        size = payload + 1
+        var digits = v < 0 ? 2 : 1
+        var m = v.magnitude
+        while m >= 10 { m /= 10; digits += 1 }
+        textLength = digits
+    }
+
     /// The entry at `p` of some node, copied as is.
     init(packedAt p: UnsafeRawPointer) {
         let (e, total) = ListPack.decode(p)

@@ -603,7 +603,7 @@ final class StreamValue: KeyspaceValue {
         n.count += 1
         n.last = id
         length += 1
-        entriesAdded += 1
+        entriesAdded &+= 1
         lastID = id
         if length == 1 { firstID = id }
     }
@@ -896,8 +896,8 @@ final class StreamValue: KeyspaceValue {
         if id == lastID { return entriesAdded }
         if id > lastID { return StreamGroup.invalidEntriesRead }
         if maxDeletedID.isZero || maxDeletedID < firstID {
-            if id < firstID { return entriesAdded - Int64(length) }
-            if id == firstID { return entriesAdded - Int64(length) + 1 }
+            if id < firstID { return entriesAdded &- Int64(length) }
+            if id == firstID { return entriesAdded &- Int64(length) &+ 1 }
         }
         return StreamGroup.invalidEntriesRead
     }
@@ -906,10 +906,10 @@ final class StreamValue: KeyspaceValue {
     func lag(of g: StreamGroup) -> Int64? {
         if entriesAdded == 0 { return 0 }
         if g.entriesRead != StreamGroup.invalidEntriesRead && !rangeHasTombstones(g.lastID, nil) {
-            return entriesAdded - g.entriesRead
+            return entriesAdded &- g.entriesRead
         }
         let er = estimateDistanceFromFirstEverEntry(g.lastID)
-        if er != StreamGroup.invalidEntriesRead { return entriesAdded - er }
+        if er != StreamGroup.invalidEntriesRead { return entriesAdded &- er }
         return nil
     }
 }
