@@ -333,6 +333,32 @@ final class RDBIntegrationTests: XCTestCase {
         XCTAssertEqual(try call(c, "GET", "g").payload, bytes("2"))
     }
 
+    /// DEBUG RELOAD empties the keyspace as Redis's emptyData does, which invalidates
+    /// every WATCH (signalFlushedDb) even though the same keys come back: compared with
+    /// redis-server.
+    func testDebugReloadInvalidatesWatch() throws {
+        var transcripts: [[String]] = []
+        for kind in [ServerProcess.Kind.redisServer, .redisUV] {
+            let (s, _) = try start(kind, file: nil)
+            let watcher = try s.connect(), other = try s.connect()
+            var t: [String] = []
+            func say(_ c: RespConnection, _ args: String...) throws {
+                try c.send(command: args)
+                t.append(String(decoding: try c.readReply(), as: UTF8.self))
+            }
+            try say(watcher, "SET", "k", "v")
+            try say(watcher, "WATCH", "k")
+            try say(other, "DEBUG", "RELOAD")
+            try say(watcher, "MULTI")
+            try say(watcher, "GET", "k")
+            try say(watcher, "EXEC")
+            try say(watcher, "GET", "k")
+            transcripts.append(t)
+        }
+        XCTAssertEqual(transcripts[0], transcripts[1])
+        XCTAssertEqual(transcripts[1][5], "*-1\r\n")
+    }
+
     // MARK: start-up, shutdown, crash safety
 
     func testCorruptFileStopsStartupWithTheOffset() throws {

@@ -301,7 +301,11 @@ extension Server {
     /// DEBUG RELOAD: save, empty, load again.
     func debugReload(save: Bool) -> String? {
         if save && !rdbSave() { return "Error trying to save the DB" }
-        for db in dbs { db.flush() }
+        // Redis empties through emptyData, which invalidates WATCHes (signalFlushedDb).
+        for db in dbs {
+            signalFlushedDb(db)
+            db.flush()
+        }
         if !loadDataFromDisk() { return "Error trying to load the RDB dump, check server logs." }
         return nil
     }
