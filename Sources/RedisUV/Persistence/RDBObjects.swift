@@ -29,7 +29,58 @@ enum RDBObjects {
         if d != 0 && d > -4_503_599_627_370_495 && d < 4_503_599_627_370_496 && d == Double(Int64(d)) {
             return withDecimal(Int64(d), body)
         }
+        var tmp: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let r: R? = withUnsafeMutableBytes(of: &tmp) { p in
+            let n = dyadicG17(d, into: p.baseAddress!)
+            return n > 0 ? body(UnsafeRawBufferPointer(start: p.baseAddress, count: n)) : nil
+        }
+        if let r { return r }
         return d2string(d).withUnsafeBytes(body)
+    }
+
+    /// `%.17g` of `d` written without printf when `d` is a short binary fraction (a
+    /// multiple of 2^-k, k <= 10, between 2^-10 and 1e15 in magnitude: 1.5, 0.25, 3.125 —
+    /// the usual non-integral scores). Such a value's decimal expansion is exact and has
+    /// at most 17 significant digits, so `%.17g` prints exactly those digits in fixed
+    /// notation. Returns the byte count (at most 28), or 0 when `d` is not of that form
+    /// (integral values included) and the caller must use printf.
+    static func dyadicG17(_ d: Double, into p: UnsafeMutableRawPointer) -> Int {
+        let a = d.magnitude
+        guard a >= 1.0 / 1024 && a < 1e15 else { return 0 }
+        var s = a
+        var k = 0
+        while s != s.rounded(.towardZero) {
+            if k == 10 { return 0 }
+            s *= 2  // exact
+            k += 1
+        }
+        guard k > 0, s < 9_007_199_254_740_992 else { return 0 }
+        let m = UInt64(s)
+        let ip = m >> UInt64(k)
+        var pow5: UInt64 = 1
+        for _ in 0..<k { pow5 *= 5 }
+        // m is odd (k is minimal), so the k fraction digits end in 5: nothing to strip.
+        let frac = (m & ((1 << UInt64(k)) - 1)) * pow5
+        var n = 0
+        if d < 0 { p.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self); n = 1 }
+        if ip == 0 {
+            p.storeBytes(of: UInt8(ascii: "0"), toByteOffset: n, as: UInt8.self)
+            n += 1
+        } else {
+            let digits = decimalLength(Int(ip))
+            if digits + k > 17 { return 0 }  // %.17g would round: leave it to printf
+            n += formatDecimal(Int(ip), into: p + n)
+        }
+        p.storeBytes(of: UInt8(ascii: "."), toByteOffset: n, as: UInt8.self)
+        n += 1
+        var f = frac
+        var i = n + k - 1
+        while i >= n {
+            p.storeBytes(of: UInt8(48 + f % 10), toByteOffset: i, as: UInt8.self)
+            f /= 10
+            i -= 1
+        }
+        return n + k
     }
 
     /// Redis's d2string, the text a score has inside a listpack.
@@ -40,7 +91,12 @@ enum RDBObjects {
         if d > -4_503_599_627_370_495 && d < 4_503_599_627_370_496 && d == Double(Int64(d)) {
             return Array(String(Int64(d)).utf8)
         }
-        return Array(formatDoubleG17(d).utf8)
+        var tmp: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let fast: [UInt8]? = withUnsafeMutableBytes(of: &tmp) { p in
+            let n = dyadicG17(d, into: p.baseAddress!)
+            return n > 0 ? Array(UnsafeRawBufferPointer(start: p.baseAddress, count: n)) : nil
+        }
+        return fast ?? Array(formatDoubleG17(d).utf8)
     }
 
     struct SaveError: Error, CustomStringConvertible {
