@@ -403,7 +403,12 @@ enum RDBObjects {
         case RDB.typeZsetZiplist, RDB.typeZsetListpack:
             var elements: [(member: [UInt8], score: Double)] = []
             let at = r.pos
+            var built: SortedSetValue? = nil
             try r.withString { blob throws in
+                if type == RDB.typeZsetListpack {
+                    built = try packedZsetFromListpack(blob, at: at, limits: limits, r: r)
+                    if built != nil { return }
+                }
                 var pending: [UInt8]? = nil
                 let visit: (PackedElement) throws -> Void = { e throws in
                     if let m = pending {
@@ -421,6 +426,7 @@ enum RDBObjects {
                 }
                 if pending != nil { throw r.error("Zset listpack with an odd number of elements", at: at) }
             }
+            if let built { return KeyEntry.make(key: key, object: built, type: .zset, lru: lru) }
             // Packed on disk: only the entry count can make it a skiplist (as Redis 7.0).
             return try buildZset(elements, key: key, limits: limits, lru: lru, r: r, at: at, packedOnDisk: true)
         case RDB.typeHash:
@@ -436,7 +442,7 @@ enum RDBObjects {
             }
             return n == 0 ? nil : KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
         case RDB.typeHashZipmap, RDB.typeHashZiplist, RDB.typeHashListpack:
-            let h = HashValue()
+            var h = HashValue()
             // A ziplist/listpack hash stays packed whatever its value lengths: Redis 7.0
             // converts it only past hash-max-listpack-entries (a zipmap also by length).
             var hashLimits = limits.hash
@@ -452,13 +458,32 @@ enum RDBObjects {
                     try PackedFormats.forEachZipmap(blob, at: at) { f, v throws in try add(f, v) }
                     return
                 }
-                var pending: [UInt8]? = nil
+                // The pairs' exact size first (a validating pass), so the block is
+                // allocated once instead of regrown pair by pair.
+                var size = 0
+                let measure: (PackedElement) throws -> Void = { e in
+                    let len: Int
+                    switch e {
+                    case .bytes(let b): len = b.count
+                    case .int(let v): len = decimalLength(Int(v))
+                    }
+                    size += PackedLength.size(len) + len
+                }
+                if type == RDB.typeHashListpack {
+                    try PackedFormats.forEachListpack(blob, at: at, measure)
+                } else {
+                    try PackedFormats.forEachZiplist(blob, at: at, measure)
+                }
+                h = HashValue(packedCapacity: size)
+                // The field waits as an element: its bytes stay in the blob (an integer
+                // is formatted when its value arrives), no copy per field.
+                var pending: PackedElement? = nil
                 let visit: (PackedElement) throws -> Void = { e throws in
                     if let f = pending {
-                        try e.withBytes { v throws in try f.withUnsafeBytes { (fb: UnsafeRawBufferPointer) throws in try add(fb, v) } }
+                        try f.withBytes { fb throws in try e.withBytes { v throws in try add(fb, v) } }
                         pending = nil
                     } else {
-                        pending = e.array
+                        pending = e
                     }
                 }
                 if type == RDB.typeHashListpack {
@@ -467,6 +492,7 @@ enum RDBObjects {
                     try PackedFormats.forEachZiplist(blob, at: at, visit)
                 }
                 if pending != nil { throw r.error("Hash listpack with an odd number of elements", at: at) }
+                h.shrinkToFit()
             }
             return n == 0 ? nil : KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
         case RDB.typeStreamListpacks, RDB.typeStreamListpacks2, RDB.typeStreamListpacks3:
@@ -476,6 +502,46 @@ enum RDBObjects {
             throw r.error("Module value types are not supported (RDB type \(type)): redis-uv has no modules", at: start)
         default:
             throw r.error("Unknown RDB value type \(type)", at: start)
+        }
+    }
+
+    /// The fast path for a listpack zset as Redis writes it: members are strings, in
+    /// (score, member) order, unrepeated, within zset-max-listpack-entries. Builds the
+    /// packed value in one allocation without copying members aside; nil (nothing
+    /// thrown) when the blob is valid but not of that shape, and the general path runs.
+    private static func packedZsetFromListpack(_ blob: UnsafeRawBufferPointer, at: Int, limits: RDBLoadLimits,
+                                               r: RDBReader) throws -> SortedSetValue? {
+        var pairs = r.takeZsetScratch()
+        defer { r.returnZsetScratch(pairs) }
+        var pending: UnsafeRawBufferPointer? = nil
+        var shapeOK = true
+        try PackedFormats.forEachListpack(blob, at: at) { e throws in
+            if let m = pending {
+                guard let d = e.double, !d.isNaN else { throw r.error("Zset listpack with an invalid score", at: at) }
+                pairs.append((m, d))
+                pending = nil
+            } else if case .bytes(let b) = e {
+                pending = b
+            } else {
+                shapeOK = false  // an integer member: the general path formats it
+                pending = UnsafeRawBufferPointer(start: nil, count: 0)
+            }
+        }
+        if pending != nil { throw r.error("Zset listpack with an odd number of elements", at: at) }
+        let n = pairs.count
+        guard shapeOK, n > 0, n <= 32, n <= limits.zset.maxEntries else { return nil }
+        for i in 1..<n {
+            let a = pairs[i - 1], b = pairs[i]
+            if !(a.1 < b.1 || (a.1 == b.1 && compareBytes(a.0, b.0) < 0)) { return nil }
+        }
+        for i in 1..<n {
+            let m = pairs[i].0
+            for j in 0..<i where pairs[j].0.count == m.count && compareBytes(pairs[j].0, m) == 0 {
+                throw r.error("Duplicate zset fields detected", at: at)
+            }
+        }
+        return SortedSetValue.buildPacked(count: n) { emit in
+            for p in pairs { emit(p.0, p.1) }
         }
     }
 
