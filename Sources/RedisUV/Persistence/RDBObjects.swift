@@ -108,12 +108,12 @@ enum RDBObjects {
         switch e.type {
         case .string: return RDB.typeString
         case .list: return version < 10 ? RDB.typeListQuicklist : RDB.typeListQuicklist2
-        case .set: return (e.header.object as! SetValue).encoding == .intset ? RDB.typeSetIntset : RDB.typeSet
+        case .set: return (e.object as! SetValue).encoding == .intset ? RDB.typeSetIntset : RDB.typeSet
         case .zset:
-            if (e.header.object as! SortedSetValue).isPacked { return version < 10 ? RDB.typeZsetZiplist : RDB.typeZsetListpack }
+            if (e.object as! SortedSetValue).isPacked { return version < 10 ? RDB.typeZsetZiplist : RDB.typeZsetListpack }
             return RDB.typeZset2
         case .hash:
-            if !(e.header.object as! HashValue).isTable { return version < 10 ? RDB.typeHashZiplist : RDB.typeHashListpack }
+            if !(e.object as! HashValue).isTable { return version < 10 ? RDB.typeHashZiplist : RDB.typeHashListpack }
             return RDB.typeHash
         case .stream:
             // STREAMS: RDB_TYPE_STREAM_LISTPACKS_2 lands with the streams branch.
@@ -131,10 +131,10 @@ enum RDBObjects {
         case .string:
             w.string(e.stringValue)
         case .list:
-            let l = e.header.object as! ListValue
+            let l = e.object as! ListValue
             saveList(l, to: w, version: version)
         case .set:
-            let s = e.header.object as! SetValue
+            let s = e.object as! SetValue
             if s.encoding == .intset {
                 let width = Int(s.width)
                 w.blobString(8 + width * s.count) { p in
@@ -161,7 +161,7 @@ enum RDBObjects {
                 }
             }
         case .zset:
-            let z = e.header.object as! SortedSetValue
+            let z = e.object as! SortedSetValue
             if z.isPacked {
                 if version < 10 {
                     writeZiplist(count: z.count * 2, to: w) { emit in
@@ -187,7 +187,7 @@ enum RDBObjects {
                 }
             }
         case .hash:
-            let h = e.header.object as! HashValue
+            let h = e.object as! HashValue
             if !h.isTable {
                 let n = h.count
                 let body: ((UnsafeRawBufferPointer) -> Void) -> Void = { emit in
