@@ -175,8 +175,8 @@ final class KeyspaceCommandTests: InProcessTestCase {
     func testCopyDuplicatesNonStringValues() {
         addObject("list", FakeList(["a", "b"]))
         XCTAssertEqual(run("COPY", "list", "copy"), ":1\r\n")
-        let original = entry("list")!.header.object as! FakeList
-        let copy = entry("copy")!.header.object as! FakeList
+        let original = entry("list")!.object as! FakeList
+        let copy = entry("copy")!.object as! FakeList
         XCTAssertFalse(original === copy)
         copy.items.append("c")
         XCTAssertEqual(original.items, ["a", "b"])
@@ -196,7 +196,7 @@ final class KeyspaceCommandTests: InProcessTestCase {
         let list = FakeList(["x"])
         addObject("l", list)
         run("RENAME", "l", "m")
-        XCTAssertTrue(entry("m")!.header.object === list)
+        XCTAssertTrue(entry("m")!.object === list)
     }
 
     // MARK: OBJECT REFCOUNT

@@ -139,7 +139,7 @@ final class RDBFormatTests: XCTestCase {
                 switch e.type {
                 case .string: line += " " + String(decoding: e.stringValue, as: UTF8.self)
                 case .list:
-                    let l = e.header.object as! ListValue
+                    let l = e.object as! ListValue
                     var items: [String] = []
                     l.iterate(fromTail: false) { el in
                         items.append(el.isInteger ? String(el.integer)
@@ -148,14 +148,14 @@ final class RDBFormatTests: XCTestCase {
                     }
                     line += " " + items.joined(separator: ",")
                 case .set:
-                    line += " " + (e.header.object as! SetValue).members.map { String(decoding: $0.array, as: UTF8.self) }.sorted().joined(separator: ",")
+                    line += " " + (e.object as! SetValue).members.map { String(decoding: $0.array, as: UTF8.self) }.sorted().joined(separator: ",")
                 case .zset:
                     var items: [String] = []
-                    (e.header.object as! SortedSetValue).forEach { m, s in items.append("\(String(decoding: m, as: UTF8.self))=\(s)") }
+                    (e.object as! SortedSetValue).forEach { m, s in items.append("\(String(decoding: m, as: UTF8.self))=\(s)") }
                     line += " " + items.joined(separator: ",")
                 case .hash:
                     var items: [String] = []
-                    (e.header.object as! HashValue).forEach { f, v in
+                    (e.object as! HashValue).forEach { f, v in
                         items.append("\(String(decoding: f, as: UTF8.self))=\(String(decoding: v, as: UTF8.self))"); return true
                     }
                     line += " " + items.sorted().joined(separator: ",")
@@ -249,8 +249,8 @@ final class RDBFormatTests: XCTestCase {
                 XCTAssertEqual(Self.describe(again), Self.describe(dbs), "version \(version) compress \(compress)")
                 // Lists keep their nodes as saved (quicklistAppendListpack), in both forms.
                 for name in ["list:big", "list:large-elem", "list:small"] {
-                    let a = Array(name.utf8).withUnsafeBytes { dbs[0].table.find($0)!.header.object as! ListValue }
-                    let b = Array(name.utf8).withUnsafeBytes { again[0].table.find($0)!.header.object as! ListValue }
+                    let a = Array(name.utf8).withUnsafeBytes { dbs[0].table.find($0)!.object as! ListValue }
+                    let b = Array(name.utf8).withUnsafeBytes { again[0].table.find($0)!.object as! ListValue }
                     XCTAssertEqual(b.nodeCounts, a.nodeCounts, name)
                     XCTAssertNil(b.checkConsistency(), name)
                 }
@@ -263,9 +263,9 @@ final class RDBFormatTests: XCTestCase {
         var small = ServerConfig()
         small.listMaxListpackSize = 3
         let (dbs, _) = try Self.loadFixture(try Self.fixture("all-types.rdb"))
-        let l = Array("list:big".utf8).withUnsafeBytes { dbs[0].table.find($0)!.header.object as! ListValue }
+        let l = Array("list:big".utf8).withUnsafeBytes { dbs[0].table.find($0)!.object as! ListValue }
         let (other, _) = try Self.loadFixture(try Self.fixture("all-types.rdb"), config: small)
-        let m = Array("list:big".utf8).withUnsafeBytes { other[0].table.find($0)!.header.object as! ListValue }
+        let m = Array("list:big".utf8).withUnsafeBytes { other[0].table.find($0)!.object as! ListValue }
         XCTAssertGreaterThan(l.nodeCount, 1)
         XCTAssertEqual(m.nodeCounts, l.nodeCounts)
         XCTAssertNil(m.checkConsistency())

@@ -141,7 +141,7 @@ enum SetCommands {
             c.addReplyErrorWrongType()
             return
         }
-        let src = unsafeDowncast(srcEntry.header.object!, to: SetValue.self)
+        let src = unsafeDowncast(srcEntry.object!, to: SetValue.self)
         // The same key: nothing moves; the reply says whether the member is there.
         if let dstEntry, dstEntry === srcEntry {
             c.addReplyInt(src.contains(member) ? 1 : 0)
@@ -159,7 +159,7 @@ enum SetCommands {
         }
         let dst: SetValue
         if let dstEntry {
-            dst = unsafeDowncast(dstEntry.header.object!, to: SetValue.self)
+            dst = unsafeDowncast(dstEntry.object!, to: SetValue.self)
         } else {
             dst = SetValue()
             c.addValue(dstKey, dst, type: .set)
@@ -257,7 +257,7 @@ enum SetCommands {
                 set.remove(m)
             }
             set.forEach { replyMember(c, $0); return true }
-            entry.header.object = kept
+            entry.object = kept
         }
     }
 

@@ -75,7 +75,7 @@ enum SortCommand {
         var elements: [[UInt8]] = []
         var type = ValueType.list
         if let entry {
-            guard [.list, .set, .zset].contains(entry.type), let value = entry.header.object as? SortableCollection else {
+            guard [.list, .set, .zset].contains(entry.type), let value = entry.object as? SortableCollection else {
                 c.addReplyErrorWrongType()
                 return
             }
@@ -207,7 +207,7 @@ enum SortCommand {
         return keyName.withUnsafeBytes { k -> [UInt8]? in
             guard let e = c.lookupRead(k) else { return nil }
             if let fieldStart {
-                guard e.type == .hash, let h = e.header.object as? HashFieldReadable else { return nil }
+                guard e.type == .hash, let h = e.object as? HashFieldReadable else { return nil }
                 return Array(pattern[fieldStart...]).withUnsafeBytes { h.fieldValue($0) }
             }
             guard e.type == .string else { return nil }

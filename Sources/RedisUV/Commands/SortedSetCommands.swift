@@ -923,9 +923,9 @@ enum SortedSetCommands {
             if let e = c.lookupRead(argv[j]) {
                 switch e.type {
                 case .zset:
-                    src.append(Operand(subject: .zset(unsafeDowncast(e.header.object!, to: SortedSetValue.self))))
+                    src.append(Operand(subject: .zset(unsafeDowncast(e.object!, to: SortedSetValue.self))))
                 case .set:
-                    src.append(Operand(subject: .set(unsafeDowncast(e.header.object!, to: SetValue.self))))
+                    src.append(Operand(subject: .set(unsafeDowncast(e.object!, to: SetValue.self))))
                 default:
                     c.addReplyErrorWrongType()
                     return

@@ -12,8 +12,6 @@
 // ones Redis prints (addReplyFlagsForCommand, addReplyFlagsForKeyArgs,
 // addReplyCommandCategories, addReplyFlagsForArg, addReplyDocFlagsForCommand).
 
-import Foundation
-
 // MARK: - Command flags
 
 /// Redis's CMD_* command flags. The bits are the ones of Redis's server.h.
@@ -365,7 +363,7 @@ enum CommandSpecLoader {
     static func load(json: String) -> [CommandSpec] {
         let parsed: Any
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(json.utf8))
+            parsed = try MiniJSON.parse(json)
         } catch {
             fatalError("CommandSpecs: the generated JSON does not parse: \(error)")
         }

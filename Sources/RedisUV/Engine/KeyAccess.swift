@@ -77,7 +77,7 @@ extension Client {
     func lookupValue<T: KeyspaceValue>(_ key: UnsafeRawBufferPointer, _ type: ValueType, as: T.Type,
                                        write: Bool) -> TypedLookup<T> {
         guard let e = write ? lookupWrite(key) : lookupRead(key) else { return .missing }
-        guard e.type == type, let object = e.header.object else {
+        guard e.type == type, let object = e.object else {
             addReplyErrorWrongType()
             return .wrongType
         }

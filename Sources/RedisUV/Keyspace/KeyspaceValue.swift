@@ -1,5 +1,5 @@
 /// What every non-string value type (list, set, sorted set, hash, stream) provides to the
-/// type-independent keyspace commands. Such values live in `KeyEntry.header.object`.
+/// type-independent keyspace commands. Such values live in `KeyEntry.object`.
 protocol KeyspaceValue: AnyObject {
     /// OBJECT ENCODING's answer: "listpack", "quicklist", "intset", "hashtable",
     /// "skiplist" or "stream", as Redis would have chosen for the same contents.
@@ -42,7 +42,7 @@ extension KeyEntry {
     /// ("unknown" for a value without one, as Redis's strEncoding).
     var encodingName: String {
         if type == .string { return String(describing: encoding.name) }
-        return (header.object as? KeyspaceValue)?.encodingName ?? "unknown"
+        return (object as? KeyspaceValue)?.encodingName ?? "unknown"
     }
 
     /// The same value object under another name (RENAME): Redis moves the robj, so the
@@ -50,14 +50,14 @@ extension KeyEntry {
     func renamed(to key: UnsafeRawBufferPointer) -> KeyEntry {
         let e = KeyEntry.make(key: key, value: stringValue, type: type, encoding: encoding, lru: lru)
         e.header.meta = header.meta
-        e.header.object = header.object
+        e.object = object
         return e
     }
 
     /// An independent copy of the value under `key` (COPY), stamped with `lru` as a new
     /// object; nil when the value type cannot be duplicated (Redis: "unknown type object").
     func duplicated(as key: UnsafeRawBufferPointer, lru: UInt32) -> KeyEntry? {
-        if let object = header.object {
+        if let object = object {
             guard let value = object as? KeyspaceValue else { return nil }
             return KeyEntry.make(key: key, object: value.duplicate(), type: type, lru: lru)
         }

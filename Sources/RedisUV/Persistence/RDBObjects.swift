@@ -29,7 +29,58 @@ enum RDBObjects {
         if d != 0 && d > -4_503_599_627_370_495 && d < 4_503_599_627_370_496 && d == Double(Int64(d)) {
             return withDecimal(Int64(d), body)
         }
+        var tmp: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let r: R? = withUnsafeMutableBytes(of: &tmp) { p in
+            let n = dyadicG17(d, into: p.baseAddress!)
+            return n > 0 ? body(UnsafeRawBufferPointer(start: p.baseAddress, count: n)) : nil
+        }
+        if let r { return r }
         return d2string(d).withUnsafeBytes(body)
+    }
+
+    /// `%.17g` of `d` written without printf when `d` is a short binary fraction (a
+    /// multiple of 2^-k, k <= 10, between 2^-10 and 1e15 in magnitude: 1.5, 0.25, 3.125 —
+    /// the usual non-integral scores). Such a value's decimal expansion is exact and has
+    /// at most 17 significant digits, so `%.17g` prints exactly those digits in fixed
+    /// notation. Returns the byte count (at most 28), or 0 when `d` is not of that form
+    /// (integral values included) and the caller must use printf.
+    static func dyadicG17(_ d: Double, into p: UnsafeMutableRawPointer) -> Int {
+        let a = d.magnitude
+        guard a >= 1.0 / 1024 && a < 1e15 else { return 0 }
+        var s = a
+        var k = 0
+        while s != s.rounded(.towardZero) {
+            if k == 10 { return 0 }
+            s *= 2  // exact
+            k += 1
+        }
+        guard k > 0, s < 9_007_199_254_740_992 else { return 0 }
+        let m = UInt64(s)
+        let ip = m >> UInt64(k)
+        var pow5: UInt64 = 1
+        for _ in 0..<k { pow5 *= 5 }
+        // m is odd (k is minimal), so the k fraction digits end in 5: nothing to strip.
+        let frac = (m & ((1 << UInt64(k)) - 1)) * pow5
+        var n = 0
+        if d < 0 { p.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self); n = 1 }
+        if ip == 0 {
+            p.storeBytes(of: UInt8(ascii: "0"), toByteOffset: n, as: UInt8.self)
+            n += 1
+        } else {
+            let digits = decimalLength(Int(ip))
+            if digits + k > 17 { return 0 }  // %.17g would round: leave it to printf
+            n += formatDecimal(Int(ip), into: p + n)
+        }
+        p.storeBytes(of: UInt8(ascii: "."), toByteOffset: n, as: UInt8.self)
+        n += 1
+        var f = frac
+        var i = n + k - 1
+        while i >= n {
+            p.storeBytes(of: UInt8(48 + f % 10), toByteOffset: i, as: UInt8.self)
+            f /= 10
+            i -= 1
+        }
+        return n + k
     }
 
     /// Redis's d2string, the text a score has inside a listpack.
@@ -40,7 +91,12 @@ enum RDBObjects {
         if d > -4_503_599_627_370_495 && d < 4_503_599_627_370_496 && d == Double(Int64(d)) {
             return Array(String(Int64(d)).utf8)
         }
-        return Array(formatDoubleG17(d).utf8)
+        var tmp: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let fast: [UInt8]? = withUnsafeMutableBytes(of: &tmp) { p in
+            let n = dyadicG17(d, into: p.baseAddress!)
+            return n > 0 ? Array(UnsafeRawBufferPointer(start: p.baseAddress, count: n)) : nil
+        }
+        return fast ?? Array(formatDoubleG17(d).utf8)
     }
 
     struct SaveError: Error, CustomStringConvertible {
@@ -52,12 +108,12 @@ enum RDBObjects {
         switch e.type {
         case .string: return RDB.typeString
         case .list: return version < 10 ? RDB.typeListQuicklist : RDB.typeListQuicklist2
-        case .set: return (e.header.object as! SetValue).encoding == .intset ? RDB.typeSetIntset : RDB.typeSet
+        case .set: return (e.object as! SetValue).encoding == .intset ? RDB.typeSetIntset : RDB.typeSet
         case .zset:
-            if (e.header.object as! SortedSetValue).isPacked { return version < 10 ? RDB.typeZsetZiplist : RDB.typeZsetListpack }
+            if (e.object as! SortedSetValue).isPacked { return version < 10 ? RDB.typeZsetZiplist : RDB.typeZsetListpack }
             return RDB.typeZset2
         case .hash:
-            if !(e.header.object as! HashValue).isTable { return version < 10 ? RDB.typeHashZiplist : RDB.typeHashListpack }
+            if !(e.object as! HashValue).isTable { return version < 10 ? RDB.typeHashZiplist : RDB.typeHashListpack }
             return RDB.typeHash
         case .stream:
             return version < 10 ? RDB.typeStreamListpacks : RDB.typeStreamListpacks2
@@ -74,10 +130,10 @@ enum RDBObjects {
         case .string:
             w.string(e.stringValue)
         case .list:
-            let l = e.header.object as! ListValue
+            let l = e.object as! ListValue
             saveList(l, to: w, version: version)
         case .set:
-            let s = e.header.object as! SetValue
+            let s = e.object as! SetValue
             if s.encoding == .intset {
                 let width = Int(s.width)
                 w.blobString(8 + width * s.count) { p in
@@ -104,7 +160,7 @@ enum RDBObjects {
                 }
             }
         case .zset:
-            let z = e.header.object as! SortedSetValue
+            let z = e.object as! SortedSetValue
             if z.isPacked {
                 if version < 10 {
                     writeZiplist(count: z.count * 2, to: w) { emit in
@@ -130,7 +186,7 @@ enum RDBObjects {
                 }
             }
         case .hash:
-            let h = e.header.object as! HashValue
+            let h = e.object as! HashValue
             if !h.isTable {
                 let n = h.count
                 let body: ((UnsafeRawBufferPointer) -> Void) -> Void = { emit in
@@ -345,7 +401,12 @@ enum RDBObjects {
         case RDB.typeZsetZiplist, RDB.typeZsetListpack:
             var elements: [(member: [UInt8], score: Double)] = []
             let at = r.pos
+            var built: SortedSetValue? = nil
             try r.withString { blob throws in
+                if type == RDB.typeZsetListpack {
+                    built = try packedZsetFromListpack(blob, at: at, limits: limits, r: r)
+                    if built != nil { return }
+                }
                 var pending: [UInt8]? = nil
                 let visit: (PackedElement) throws -> Void = { e throws in
                     if let m = pending {
@@ -363,6 +424,7 @@ enum RDBObjects {
                 }
                 if pending != nil { throw r.error("Zset listpack with an odd number of elements", at: at) }
             }
+            if let built { return KeyEntry.make(key: key, object: built, type: .zset, lru: lru) }
             // Packed on disk: only the entry count can make it a skiplist (as Redis 7.0).
             return try buildZset(elements, key: key, limits: limits, lru: lru, r: r, at: at, packedOnDisk: true)
         case RDB.typeHash:
@@ -378,7 +440,7 @@ enum RDBObjects {
             }
             return n == 0 ? nil : KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
         case RDB.typeHashZipmap, RDB.typeHashZiplist, RDB.typeHashListpack:
-            let h = HashValue()
+            var h = HashValue()
             // A ziplist/listpack hash stays packed whatever its value lengths: Redis 7.0
             // converts it only past hash-max-listpack-entries (a zipmap also by length).
             var hashLimits = limits.hash
@@ -394,13 +456,32 @@ enum RDBObjects {
                     try PackedFormats.forEachZipmap(blob, at: at) { f, v throws in try add(f, v) }
                     return
                 }
-                var pending: [UInt8]? = nil
+                // The pairs' exact size first (a validating pass), so the block is
+                // allocated once instead of regrown pair by pair.
+                var size = 0
+                let measure: (PackedElement) throws -> Void = { e in
+                    let len: Int
+                    switch e {
+                    case .bytes(let b): len = b.count
+                    case .int(let v): len = decimalLength(Int(v))
+                    }
+                    size += PackedLength.size(len) + len
+                }
+                if type == RDB.typeHashListpack {
+                    try PackedFormats.forEachListpack(blob, at: at, measure)
+                } else {
+                    try PackedFormats.forEachZiplist(blob, at: at, measure)
+                }
+                h = HashValue(packedCapacity: size)
+                // The field waits as an element: its bytes stay in the blob (an integer
+                // is formatted when its value arrives), no copy per field.
+                var pending: PackedElement? = nil
                 let visit: (PackedElement) throws -> Void = { e throws in
                     if let f = pending {
-                        try e.withBytes { v throws in try f.withUnsafeBytes { (fb: UnsafeRawBufferPointer) throws in try add(fb, v) } }
+                        try f.withBytes { fb throws in try e.withBytes { v throws in try add(fb, v) } }
                         pending = nil
                     } else {
-                        pending = e.array
+                        pending = e
                     }
                 }
                 if type == RDB.typeHashListpack {
@@ -409,6 +490,7 @@ enum RDBObjects {
                     try PackedFormats.forEachZiplist(blob, at: at, visit)
                 }
                 if pending != nil { throw r.error("Hash listpack with an odd number of elements", at: at) }
+                h.shrinkToFit()
             }
             return n == 0 ? nil : KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
         case RDB.typeStreamListpacks, RDB.typeStreamListpacks2, RDB.typeStreamListpacks3:
@@ -419,6 +501,46 @@ enum RDBObjects {
             throw r.error("Module value types are not supported (RDB type \(type)): redis-uv has no modules", at: start)
         default:
             throw r.error("Unknown RDB value type \(type)", at: start)
+        }
+    }
+
+    /// The fast path for a listpack zset as Redis writes it: members are strings, in
+    /// (score, member) order, unrepeated, within zset-max-listpack-entries. Builds the
+    /// packed value in one allocation without copying members aside; nil (nothing
+    /// thrown) when the blob is valid but not of that shape, and the general path runs.
+    private static func packedZsetFromListpack(_ blob: UnsafeRawBufferPointer, at: Int, limits: RDBLoadLimits,
+                                               r: RDBReader) throws -> SortedSetValue? {
+        var pairs = r.takeZsetScratch()
+        defer { r.returnZsetScratch(pairs) }
+        var pending: UnsafeRawBufferPointer? = nil
+        var shapeOK = true
+        try PackedFormats.forEachListpack(blob, at: at) { e throws in
+            if let m = pending {
+                guard let d = e.double, !d.isNaN else { throw r.error("Zset listpack with an invalid score", at: at) }
+                pairs.append((m, d))
+                pending = nil
+            } else if case .bytes(let b) = e {
+                pending = b
+            } else {
+                shapeOK = false  // an integer member: the general path formats it
+                pending = UnsafeRawBufferPointer(start: nil, count: 0)
+            }
+        }
+        if pending != nil { throw r.error("Zset listpack with an odd number of elements", at: at) }
+        let n = pairs.count
+        guard shapeOK, n > 0, n <= 32, n <= limits.zset.maxEntries else { return nil }
+        for i in 1..<n {
+            let a = pairs[i - 1], b = pairs[i]
+            if !(a.1 < b.1 || (a.1 == b.1 && compareBytes(a.0, b.0) < 0)) { return nil }
+        }
+        for i in 1..<n {
+            let m = pairs[i].0
+            for j in 0..<i where pairs[j].0.count == m.count && compareBytes(pairs[j].0, m) == 0 {
+                throw r.error("Duplicate zset fields detected", at: at)
+            }
+        }
+        return SortedSetValue.buildPacked(count: n) { emit in
+            for p in pairs { emit(p.0, p.1) }
         }
     }
 

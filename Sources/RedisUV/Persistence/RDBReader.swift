@@ -175,6 +175,18 @@ final class RDBReader {
         }
     }
 
+    /// Reused by the zset loader for (member, score) pairs that point into a blob.
+    private var zsetScratch: [(UnsafeRawBufferPointer, Double)] = []
+
+    func takeZsetScratch() -> [(UnsafeRawBufferPointer, Double)] {
+        var a: [(UnsafeRawBufferPointer, Double)] = []
+        swap(&a, &zsetScratch)
+        a.removeAll(keepingCapacity: true)
+        return a
+    }
+
+    func returnZsetScratch(_ a: [(UnsafeRawBufferPointer, Double)]) { zsetScratch = a }
+
     private var keyBuffer: UnsafeMutableRawPointer? = nil
     private var keyCapacity = 0
 

@@ -40,6 +40,22 @@ final class HashValue: KeyspaceValue {
         self.storage = storage
     }
 
+    /// An empty listpack-encoded hash with room for `capacity` item bytes, for bulk
+    /// construction (RDB load): `set` then appends without growing the block pair by
+    /// pair; `shrinkToFit` gives back what was not used.
+    init(packedCapacity capacity: Int) {
+        storage = PackedPairs.create(capacity: max(0, capacity))
+    }
+
+    /// Returns a listpack block's unused reservation to the allocator (after bulk
+    /// construction). Does nothing for the hashtable encoding.
+    func shrinkToFit() {
+        if isTable { return }
+        var p = packed
+        p.shrinkToFit()
+        storage = p.block
+    }
+
     deinit {
         if isTable {
             table.pointee.destroy()
@@ -399,6 +415,13 @@ struct PackedPairs {
     private mutating func reserve(_ needed: Int) {
         if needed <= capacity { return }
         block = realloc(block, PackedPairs.headerSize + needed)!
+        block.storeBytes(of: UInt32(Allocator.usableSize(block) - PackedPairs.headerSize), toByteOffset: 8, as: UInt32.self)
+    }
+
+    /// Reallocates the block to what is used (a no-op when that would not free a chunk).
+    mutating func shrinkToFit() {
+        if capacity - used < 16 { return }
+        block = realloc(block, PackedPairs.headerSize + used)!
         block.storeBytes(of: UInt32(Allocator.usableSize(block) - PackedPairs.headerSize), toByteOffset: 8, as: UInt32.self)
     }
 

@@ -381,6 +381,21 @@ final class SortedSetValue: KeyspaceValue {
         return SortedSetValue(storage: UInt(bitPattern: sl.state) | 1)
     }
 
+    /// Bulk construction (RDB load of a listpack zset): the packed encoding in one
+    /// allocation from members that `each` hands over, twice, in (score, member) order
+    /// and without repeats. The caller has checked order, uniqueness and the limits;
+    /// `build` is the general path (any order, either encoding).
+    static func buildPacked(count: Int, _ each: ((UnsafeRawBufferPointer, Double) -> Void) -> Void) -> SortedSetValue {
+        var size = Packed.headerSize
+        each { m, score in size += Packed.entrySize(member: m.count, score: score) }
+        let b = malloc(size)!
+        var off = Packed.headerSize
+        each { m, score in off += Packed.writeEntry(b + off, member: m, score: score) }
+        precondition(off == size)
+        Packed.setHeader(b, used: size, count: count)
+        return SortedSetValue(storage: UInt(bitPattern: b))
+    }
+
     // MARK: ZSCAN
 
     /// One step of ZSCAN over the skiplist encoding's hash table (Redis's dictScan): the
