@@ -159,7 +159,7 @@ final class RDBFormatTests: XCTestCase {
                         items.append("\(String(decoding: f, as: UTF8.self))=\(String(decoding: v, as: UTF8.self))"); return true
                     }
                     line += " " + items.sorted().joined(separator: ",")
-                case .stream: line += " " + describeStream(e.header.object as! StreamValue)
+                case .stream: line += " " + describeStream(e.object as! StreamValue)
                 }
                 out.append(line)
             }

@@ -11,7 +11,7 @@ final class RDBStreamTests: XCTestCase {
     private func streams(_ dbs: [Database]) -> [String: StreamValue] {
         var out: [String: StreamValue] = [:]
         dbs[0].table.forEach { e in
-            if e.type == .stream { out[String(decoding: e.key, as: UTF8.self)] = (e.header.object as! StreamValue) }
+            if e.type == .stream { out[String(decoding: e.key, as: UTF8.self)] = (e.object as! StreamValue) }
         }
         return out
     }
@@ -136,7 +136,7 @@ final class RDBStreamTests: XCTestCase {
         w.aux("redis-bits", "64")
         w.byte(RDB.opSelectDB); w.length(0)
         var keys: [(String, StreamValue)] = []
-        dbs[0].table.forEach { e in keys.append((String(decoding: e.key, as: UTF8.self), e.header.object as! StreamValue)) }
+        dbs[0].table.forEach { e in keys.append((String(decoding: e.key, as: UTF8.self), e.object as! StreamValue)) }
         for (k, s) in keys.sorted(by: { $0.0 < $1.0 }) {
             w.byte(RDB.typeStreamListpacks3)
             w.string(k)

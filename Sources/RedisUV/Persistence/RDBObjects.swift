@@ -211,7 +211,7 @@ enum RDBObjects {
                 }
             }
         case .stream:
-            saveStream(e.header.object as! StreamValue, to: w, version: version)
+            saveStream(e.object as! StreamValue, to: w, version: version)
         }
     }
 
