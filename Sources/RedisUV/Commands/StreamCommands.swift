@@ -112,16 +112,6 @@ enum StreamCommands {
         return (id, false)
     }
 
-    /// getLongLongFromObjectOrReply.
-    @inline(__always) static func longLongOrReply(_ c: Client, _ b: UnsafeRawBufferPointer, _ msg: String? = nil) -> Int? {
-        if let v = parseLongLong(b) { return v }
-        c.addReplyError(msg ?? "value is not an integer or out of range")
-        return nil
-    }
-
-    /// string2ll as getLongLongFromObject uses it (via strtoll-compatible string2ll).
-    @inline(__always) static func parseLongLong(_ b: UnsafeRawBufferPointer) -> Int? { parseStrictInt(b) }
-
     // MARK: replies
 
     static func addReplyStreamID(_ c: Client, _ id: StreamID) {
@@ -221,7 +211,8 @@ enum StreamCommands {
             let opt = argv[i]
             if xadd && opt.count == 1 && opt[0] == UInt8(ascii: "*") {
                 break
-            } else if argv.equals(i, "maxlen") && moreargs > 0 {
+            } else if (argv.equals(i, "maxlen") || argv.equals(i, "minid")) && moreargs > 0 {
+                let maxlen = argv.equals(i, "maxlen")
                 if a.strategy != 0 {
                     c.addReplyError("syntax error, MAXLEN and MINID options at the same time are not compatible")
                     return -1
@@ -234,35 +225,23 @@ enum StreamCommands {
                 } else if moreargs >= 2 && next.count == 1 && next[0] == UInt8(ascii: "=") {
                     i += 1
                 }
-                guard let v = longLongOrReply(c, argv[i + 1]) else { return -1 }
-                if v < 0 {
-                    c.addReplyError("The MAXLEN argument must be >= 0.")
-                    return -1
+                if maxlen {
+                    guard let v = c.intArgOrReply(argv, i + 1) else { return -1 }
+                    if v < 0 {
+                        c.addReplyError("The MAXLEN argument must be >= 0.")
+                        return -1
+                    }
+                    a.maxlen = v
+                    a.strategy = 1
+                } else {
+                    guard let id = strictID(c, argv[i + 1]) else { return -1 }
+                    a.minid = id
+                    a.strategy = 2
                 }
-                a.maxlen = v
                 i += 1
-                a.strategy = 1
-                a.strategyArgIndex = i
-            } else if argv.equals(i, "minid") && moreargs > 0 {
-                if a.strategy != 0 {
-                    c.addReplyError("syntax error, MAXLEN and MINID options at the same time are not compatible")
-                    return -1
-                }
-                a.approx = false
-                let next = argv[i + 1]
-                if moreargs >= 2 && next.count == 1 && next[0] == UInt8(ascii: "~") {
-                    a.approx = true
-                    i += 1
-                } else if moreargs >= 2 && next.count == 1 && next[0] == UInt8(ascii: "=") {
-                    i += 1
-                }
-                guard let id = strictID(c, argv[i + 1]) else { return -1 }
-                a.minid = id
-                i += 1
-                a.strategy = 2
                 a.strategyArgIndex = i
             } else if argv.equals(i, "limit") && moreargs > 0 {
-                guard let v = longLongOrReply(c, argv[i + 1]) else { return -1 }
+                guard let v = c.intArgOrReply(argv, i + 1) else { return -1 }
                 if v < 0 {
                     c.addReplyError("The LIMIT argument must be >= 0.")
                     return -1
@@ -428,7 +407,7 @@ enum StreamCommands {
         var j = 4
         while j < argv.count {
             if argv.equals(j, "count") && argv.count - j - 1 >= 1 {
-                guard let v = longLongOrReply(c, argv[j + 1]) else { return }
+                guard let v = c.intArgOrReply(argv, j + 1) else { return }
                 count = v < 0 ? 0 : v
                 j += 1
             } else {
@@ -502,7 +481,7 @@ enum StreamCommands {
         while i < argv.count {
             let moreargs = argv.count - 1 - i
             if argv.equals(i, "entriesadded") && moreargs > 0 {
-                guard let v = longLongOrReply(c, argv[i + 1]) else { return }
+                guard let v = c.intArgOrReply(argv, i + 1) else { return }
                 if v < 0 {
                     c.addReplyError("entries_added must be positive")
                     return
@@ -570,7 +549,7 @@ enum StreamCommands {
             let moreargs = argv.count - i - 1
             if argv.equals(i, "block") && moreargs > 0 {
                 i += 1
-                guard let t = parseLongLong(argv[i]) else {
+                guard let t = parseStrictInt(argv[i]) else {
                     c.addReplyError("timeout is not an integer or out of range")
                     return
                 }
@@ -588,7 +567,7 @@ enum StreamCommands {
                 blockArg = i
             } else if argv.equals(i, "count") && moreargs > 0 {
                 i += 1
-                guard let v = longLongOrReply(c, argv[i]) else { return }
+                guard let v = c.intArgOrReply(argv, i) else { return }
                 count = v < 0 ? 0 : v
                 countGiven = true
             } else if argv.equals(i, "streams") && moreargs > 0 {
@@ -858,7 +837,7 @@ enum StreamCommands {
         if argv.count >= 6 {
             var startidx = 3
             if argv.equals(3, "idle") {
-                guard let v = longLongOrReply(c, argv[4]) else { return }
+                guard let v = c.intArgOrReply(argv, 4) else { return }
                 minidle = v
                 if argv.count < 8 {
                     c.addReplyErrorSyntax()
@@ -866,7 +845,7 @@ enum StreamCommands {
                 }
                 startidx += 2
             }
-            guard let v = longLongOrReply(c, argv[startidx + 2]) else { return }
+            guard let v = c.intArgOrReply(argv, startidx + 2) else { return }
             count = v < 0 ? 0 : v
             guard case (var s0, let sx)? = intervalID(c, argv[startidx], missingSeq: 0) else { return }
             if sx {
@@ -957,7 +936,7 @@ enum StreamCommands {
             c.addReplyError("-NOGROUP No such key '\(argv.string(1))' or consumer group '\(argv.string(2))'")
             return
         }
-        guard var minidle = longLongOrReply(c, argv[4], "Invalid min-idle-time argument for XCLAIM") else { return }
+        guard var minidle = c.intArgOrReply(argv, 4, error: "Invalid min-idle-time argument for XCLAIM") else { return }
         if minidle < 0 { minidle = 0 }
         var j = 5
         var ids: [StreamID] = []
@@ -979,15 +958,15 @@ enum StreamCommands {
                 justid = true
             } else if argv.equals(j, "idle") && moreargs > 0 {
                 j += 1
-                guard let v = longLongOrReply(c, argv[j], "Invalid IDLE option argument for XCLAIM") else { return }
+                guard let v = c.intArgOrReply(argv, j, error: "Invalid IDLE option argument for XCLAIM") else { return }
                 deliveryTime = now &- Int64(v)
             } else if argv.equals(j, "time") && moreargs > 0 {
                 j += 1
-                guard let v = longLongOrReply(c, argv[j], "Invalid TIME option argument for XCLAIM") else { return }
+                guard let v = c.intArgOrReply(argv, j, error: "Invalid TIME option argument for XCLAIM") else { return }
                 deliveryTime = Int64(v)
             } else if argv.equals(j, "retrycount") && moreargs > 0 {
                 j += 1
-                guard let v = longLongOrReply(c, argv[j], "Invalid RETRYCOUNT option argument for XCLAIM") else { return }
+                guard let v = c.intArgOrReply(argv, j, error: "Invalid RETRYCOUNT option argument for XCLAIM") else { return }
                 retryCount = Int64(v)
             } else if argv.equals(j, "lastid") && moreargs > 0 {
                 j += 1
@@ -1049,7 +1028,7 @@ enum StreamCommands {
     }
 
     static func xautoclaim(_ c: Client, _ argv: Argv) {
-        guard var minidle = longLongOrReply(c, argv[4], "Invalid min-idle-time argument for XAUTOCLAIM") else { return }
+        guard var minidle = c.intArgOrReply(argv, 4, error: "Invalid min-idle-time argument for XAUTOCLAIM") else { return }
         if minidle < 0 { minidle = 0 }
         guard case (var start, let startEx)? = intervalID(c, argv[5], missingSeq: 0) else { return }
         if startEx {
@@ -1066,7 +1045,7 @@ enum StreamCommands {
             let moreargs = argv.count - 1 - j
             if argv.equals(j, "count") && moreargs > 0 {
                 let maxCount = Int.max / 16
-                guard let v = parseLongLong(argv[j + 1]), v >= 1, v <= maxCount else {
+                guard let v = parseStrictInt(argv[j + 1]), v >= 1, v <= maxCount else {
                     c.addReplyError("COUNT must be > 0")
                     return
                 }
@@ -1153,7 +1132,7 @@ enum StreamCommands {
                         mkstream = true
                         i += 1
                     } else if argv.equals(i, "entriesread") && i + 1 < argv.count {
-                        guard let v = longLongOrReply(c, argv[i + 1]) else { return }
+                        guard let v = c.intArgOrReply(argv, i + 1) else { return }
                         if v < 0 && v != -1 {
                             c.addReplyError("value for ENTRIESREAD must be positive or -1")
                             return
@@ -1233,7 +1212,7 @@ enum StreamCommands {
                     c.addReplyError("unknown subcommand or wrong number of arguments for '\(sub)'. Try XGROUP HELP.")
                     return
                 }
-                guard let v = longLongOrReply(c, argv[6]) else { return }
+                guard let v = c.intArgOrReply(argv, 6) else { return }
                 if v < 0 && v != -1 {
                     c.addReplyError("value for ENTRIESREAD must be positive or -1")
                     return
@@ -1352,7 +1331,7 @@ enum StreamCommands {
                 return
             }
             if optc == 3 {
-                guard let v = longLongOrReply(c, argv[5]) else { return }
+                guard let v = c.intArgOrReply(argv, 5) else { return }
                 count = v < 0 ? 10 : v
             }
         }

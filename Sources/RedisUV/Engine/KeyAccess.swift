@@ -18,9 +18,7 @@ extension Client {
     /// The `keymiss` notification Redis's lookupKeyReadWithFlags fires for a missing key
     /// (class `m`). Costs one flag test, and only on misses.
     @inline(__always) func noteKeyMiss(_ key: UnsafeRawBufferPointer) {
-        if server.config.notifyKeyspaceEvents & KeyspaceEventFlags.keyMiss != 0 {
-            server.notifyKeyspaceEvent(KeyspaceEventFlags.keyMiss, "keymiss", key, db.id)
-        }
+        server.notifyKeyspaceEvent(KeyspaceEventFlags.keyMiss, "keymiss", key, db.id)
     }
 
     @inline(__always) func lookupWrite(_ key: UnsafeRawBufferPointer) -> KeyEntry? {
