@@ -145,4 +145,33 @@ final class NumberTests: XCTestCase {
         }
         XCTAssertNil(parseDouble([0x31, 0x00, 0x32]), "an embedded NUL ends strtod early")
     }
+
+    /// The strtod-free path for short decimals must give strtod's exact bits, or step aside.
+    func testPlainDecimalFastPathMatchesStrtod() {
+        func strtodBits(_ s: String) -> UInt64 { strtod(s, nil).bitPattern }
+        var rng = SystemRandomNumberGenerator()
+        var samples = ["0", "-0", "0.0", "-0.0", "1.", "1.5", "007", "123456789012345",
+                       "0.000000000000001", "999999999999999", "-99999999999999.9", "0.1", "0.3",
+                       "2.675", "1.0000000000000002", "9007199254740993", "1e5", ".5", "-", "+1"]
+        for _ in 0..<20_000 {
+            let intPart = String(UInt64.random(in: 0..<1_000_000_000, using: &rng) >> UInt64.random(in: 0..<40, using: &rng))
+            let fracDigits = Int.random(in: 0..<12, using: &rng)
+            var s = Bool.random(using: &rng) ? "-" : ""
+            s += intPart
+            if fracDigits > 0 {
+                s += "." + String((0..<fracDigits).map { _ in Character(String(Int.random(in: 0..<10, using: &rng))) })
+            }
+            samples.append(s)
+        }
+        var fast = 0
+        for s in samples {
+            let bytes = Array(s.utf8)
+            if let v = bytes.withUnsafeBytes({ parsePlainDecimal($0) }) {
+                fast += 1
+                XCTAssertEqual(v.bitPattern, strtodBits(s), s)
+            }
+            if let v = d(s) { XCTAssertEqual(v.bitPattern, strtodBits(s), s) }
+        }
+        XCTAssertGreaterThan(fast, 15_000, "the fast path should take most short decimals")
+    }
 }

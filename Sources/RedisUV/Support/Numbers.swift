@@ -57,6 +57,7 @@ func parseLongDouble(_ bytes: [UInt8]) -> Float80? {
 func parseDouble(_ s: UnsafeRawBufferPointer) -> Double? {
     let n = s.count
     if n == 0 { return nil }
+    if let v = parsePlainDecimal(s) { return v }
     return withCString(s) { p -> Double? in
         var end: UnsafeMutablePointer<CChar>?
         errno = 0
@@ -67,6 +68,43 @@ func parseDouble(_ s: UnsafeRawBufferPointer) -> Double? {
         if value.isNaN { return nil }
         return value
     }
+}
+
+/// strtod's answer for the common short form `-?D+(.D*)?` with at most 15 digits, without
+/// strtod: the digits as an integer m (< 10^15 < 2^53, exact) over 10^k (exact for k <= 22)
+/// (10^k for k <= 22 is an exact double, and every product on the way is exact too)
+/// is one correctly rounded IEEE division, so it equals the correctly rounded decimal that
+/// strtod returns (Clinger's fast path). nil for anything else (strtod decides).
+@inline(__always)
+func parsePlainDecimal(_ s: UnsafeRawBufferPointer) -> Double? {
+    let n = s.count
+    if n == 0 || n > 17 { return nil }
+    var i = 0
+    let negative = s[0] == UInt8(ascii: "-")
+    if negative { i = 1 }
+    var m: UInt64 = 0
+    var digits = 0
+    var fraction = 0
+    var seenPoint = false
+    var intDigits = 0
+    while i < n {
+        let c = s[i]
+        if c >= 48 && c <= 57 {
+            m = m &* 10 &+ UInt64(c &- 48)
+            digits += 1
+            if seenPoint { fraction += 1 } else { intDigits += 1 }
+        } else if c == UInt8(ascii: ".") && !seenPoint {
+            seenPoint = true
+        } else {
+            return nil
+        }
+        i += 1
+    }
+    if intDigits == 0 || digits > 15 { return nil }
+    var scale = 1.0
+    for _ in 0..<fraction { scale *= 10 }
+    let v = Double(m) / scale
+    return negative ? -v : v
 }
 
 func parseDouble(_ bytes: [UInt8]) -> Double? {
