@@ -155,6 +155,12 @@ final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
     @inline(__always) var expireAt: Int64 { header.expireAt }
     @inline(__always) var hasExpire: Bool { header.expireAt >= 0 }
 
+    /// The next entry of the bucket chain as a bare pointer, without retaining it (for
+    /// KeyTable's walks; `header.next` is the first field of the header).
+    @inline(__always) var nextLink: UnsafeRawPointer? {
+        withUnsafeMutablePointerToHeader { UnsafeRawPointer($0).load(as: UnsafeRawPointer?.self) }
+    }
+
     @inline(__always) func keyEquals(_ other: UnsafeRawBufferPointer) -> Bool {
         let n = Int(header.keyLength)
         if n != other.count { return false }
