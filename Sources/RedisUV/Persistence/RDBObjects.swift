@@ -533,12 +533,16 @@ enum RDBObjects {
             let a = pairs[i - 1], b = pairs[i]
             if !(a.1 < b.1 || (a.1 == b.1 && compareBytes(a.0, b.0) < 0)) { return nil }
         }
-        for i in 1..<n {
-            let m = pairs[i].0
-            for j in 0..<i where pairs[j].0.count == m.count && compareBytes(pairs[j].0, m) == 0 {
-                throw r.error("Duplicate zset fields detected", at: at)
+        // Pairwise on hashes, bytes only when two hashes agree: no memcmp per pair.
+        let duplicate = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { h -> Bool in
+            for i in 0..<n {
+                let m = pairs[i].0
+                h[i] = hashKeyBytes(m.baseAddress, m.count, seed: 0)
+                for j in 0..<i where h[j] == h[i] && compareBytes(pairs[j].0, m) == 0 { return true }
             }
+            return false
         }
+        if duplicate { throw r.error("Duplicate zset fields detected", at: at) }
         return SortedSetValue.buildPacked(count: n) { emit in
             for p in pairs { emit(p.0, p.1) }
         }
