@@ -384,6 +384,66 @@ final class RDBIntegrationTests: XCTestCase {
         }
     }
 
+    /// A file of `keys` DEBUG POPULATE keys written by redis-server.
+    private func populatedFile(keys: Int) throws -> URL {
+        let (gen, dir) = try start(.redisServer, file: nil)
+        let c = try gen.connect()
+        _ = try call(c, "DEBUG", "POPULATE", String(keys))
+        XCTAssertEqual(try call(c, "SAVE").line, bytes("OK"))
+        gen.stop()
+        let file = try tempDir().appendingPathComponent("populated.rdb")
+        try FileManager.default.copyItem(at: dir.appendingPathComponent("dump.rdb"), to: file)
+        return file
+    }
+
+    /// While the file loads, both servers serve clients with -LOADING for commands without
+    /// the `loading` flag, report loading:1, and a SHUTDOWN or SIGTERM then exits without
+    /// saving the half-loaded dataset over the file (save points notwithstanding).
+    func testClientsSeeLoadingStateAndShutdownWhileLoadingKeepsTheFile() throws {
+        let file = try populatedFile(keys: 3000)
+        let original = try Data(contentsOf: file)
+        // 3000 keys x 1 ms: three seconds of loading, clients served every 1 KB of file.
+        let slow = ["--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024", "--save", "3600 1"]
+        var transcripts: [String: [String]] = [:]
+        for kind in [ServerProcess.Kind.redisServer, .redisUV] {
+            for stopBy in ["SHUTDOWN", "SIGTERM"] {
+                let (s, dir) = try start(kind, file: file, extra: slow)
+                let c = try s.connect()
+                var lines: [String] = []
+                func say(_ args: String...) throws {
+                    try c.send(command: args)
+                    lines.append(args.joined(separator: " ") + " -> " + RespEscape.escape(try c.readReply()))
+                }
+                try say("PING")
+                try say("GET", "key:1")
+                try say("SET", "k", "v")
+                try say("MULTI")
+                try say("GET", "key:1")
+                try say("EXEC")
+                try say("CONFIG", "GET", "key-load*")
+                try say("CONFIG", "GET", "key-load-delay")
+                let info = String(decoding: try call(c, "INFO", "persistence").payload ?? [], as: UTF8.self)
+                XCTAssertTrue(info.contains("loading:1\r\n"), "\(kind): \(info)")
+                for field in ["loading_start_time:", "loading_total_bytes:\(original.count)\r\n", "loading_loaded_bytes:",
+                              "loading_loaded_perc:", "loading_eta_seconds:", "loading_rdb_used_mem:"] {
+                    XCTAssertTrue(info.contains(field), "\(kind) lacks \(field): \(info)")
+                }
+                if stopBy == "SHUTDOWN" {
+                    try c.send(command: ["SHUTDOWN"])
+                } else {
+                    s.signal(SIGTERM)
+                }
+                XCTAssertEqual(s.waitForExit(timeout: 10), 0, "\(kind) \(stopBy): \(s.log)")
+                XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("dump.rdb")), original,
+                               "\(kind) \(stopBy) while loading must not save")
+                transcripts["\(kind) \(stopBy)"] = lines
+            }
+        }
+        XCTAssertEqual(transcripts["redisUV SHUTDOWN"], transcripts["redisServer SHUTDOWN"])
+        XCTAssertEqual(transcripts["redisUV SIGTERM"], transcripts["redisServer SIGTERM"])
+        XCTAssertEqual(transcripts["redisUV SHUTDOWN"]?.first, "PING -> -LOADING Redis is loading the dataset in memory\\r\\n")
+    }
+
     func testShutdownSavesWithSavePointsAndRestartKeepsData() throws {
         let d = try tempDir()
         let s1 = try ServerProcess.start(.redisUV, arguments: ["--dir", d.path, "--save", "3600 1"])

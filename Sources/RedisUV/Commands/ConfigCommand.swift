@@ -31,7 +31,7 @@ enum ConfigCommand {
                 }
                 continue
             }
-            for e in ConfigTable.entries {
+            for e in ConfigTable.entries where !e.hidden {
                 for name in [e.name] + (e.alias.map { [$0] } ?? []) where !seen.contains(name) {
                     let matched = Array(name.utf8).withUnsafeBytes { globMatch(pattern: argv[i], string: $0, noCase: true) }
                     if matched {

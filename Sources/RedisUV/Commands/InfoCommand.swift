@@ -197,8 +197,8 @@ enum InfoCommand {
         // RDB as Persistence/ServerPersistence.swift keeps it; no AOF yet.
         let p = s.persistence
         let current = p.childPid > 0 ? String((wallClockMs() - p.childStartTime) / 1000) : "-1"
-        return [
-            ("loading", "0"),
+        var fields = [
+            ("loading", s.loading ? "1" : "0"),
             ("async_loading", "0"),
             ("current_cow_peak", "0"),
             ("current_cow_size", "0"),
@@ -228,6 +228,28 @@ enum InfoCommand {
             ("aof_last_cow_size", "0"),
             ("module_fork_in_progress", "0"),
             ("module_fork_last_cow_size", "0"),
+        ]
+        if s.loading { fields += loadingFields(p) }
+        return fields
+    }
+
+    /// The loading_* lines Redis adds while it loads (genRedisInfoString).
+    private static func loadingFields(_ p: PersistenceState) -> [(String, String)] {
+        var perc = 0.0
+        var remaining = 1
+        if p.loadingTotalBytes > 0 {
+            perc = Double(p.loadingLoadedBytes) / Double(p.loadingTotalBytes) * 100
+            remaining = p.loadingTotalBytes - p.loadingLoadedBytes
+        }
+        let elapsed = Int(wallClockMs() / 1000) - p.loadingStartTime
+        let eta = elapsed == 0 ? 1 : elapsed * remaining / (p.loadingLoadedBytes + 1)
+        return [
+            ("loading_start_time", String(p.loadingStartTime)),
+            ("loading_total_bytes", String(p.loadingTotalBytes)),
+            ("loading_rdb_used_mem", String(p.loadingRdbUsedMem)),
+            ("loading_loaded_bytes", String(p.loadingLoadedBytes)),
+            ("loading_loaded_perc", formatC("%.2f", perc)),
+            ("loading_eta_seconds", String(eta)),
         ]
     }
 

@@ -90,6 +90,11 @@ enum ServerCommands {
             c.addReplyError("No shutdown in progress.")
             return
         }
+        // A half-loaded dataset is never saved over the file (Redis forces NOSAVE).
+        if c.server.loading {
+            save = false
+            nosave = true
+        }
         let log = c.server.log
         log.warning("User requested shutdown...")
         if !c.server.prepareForShutdownSave(save: save, nosave: nosave) {

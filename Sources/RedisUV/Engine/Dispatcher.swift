@@ -69,6 +69,11 @@ extension Server {
         }
         // Pub/Sub: a RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET.
         if c.pubsub != nil && rejectInSubscribedContext(c, cmd) { return }
+        // While the dataset loads only commands flagged `loading` (INFO, CONFIG, ...) run.
+        if loading && !cmd.flags.contains(.loading) {
+            rejectCommand(c, cmd, "-LOADING Redis is loading the dataset in memory")
+            return
+        }
         // MULTI: the command is refused or queued instead of run (Engine/Multi.swift).
         if c.mstate != nil && queueIfInMulti(c, cmd, argv) { return }
         call(c, cmd, argv)

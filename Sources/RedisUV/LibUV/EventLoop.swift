@@ -100,6 +100,12 @@ final class EventLoop {
 
     func run() { uv_run(loop, UV_RUN_DEFAULT) }
 
+    /// Redis's processEventsWhileBlocked, for work done outside the loop (the RDB load at
+    /// start-up): a few non-waiting turns accept clients, read and answer them.
+    func processEventsWhileBlocked() {
+        for _ in 0..<4 { uv_run(loop, UV_RUN_NOWAIT) }
+    }
+
     func stop() { uv_stop(loop) }
 
     /// Milliseconds of the loop's monotonic clock.

@@ -35,7 +35,10 @@ enum RDBFile {
     /// master). `log` receives Redis's informational lines (aux fields, skipped functions).
     static func load(_ bytes: UnsafeRawBufferPointer, into dbs: [Database], limits: RDBLoadLimits,
                      verifyChecksum: Bool, nowMs: Int64, lruClock: UInt32, lfu: Bool,
-                     log: (String) -> Void, progress: ((RDBReader) -> Void)? = nil) throws -> RDBLoadResult {
+                     log: (String) -> Void, keyLoadDelay: Int = 0,
+                     progress: ((RDBReader) throws -> Void)? = nil) throws -> RDBLoadResult {
+        // key-load-delay (a test aid, as Redis's) slows every key and checks progress after each.
+        let progressEvery = keyLoadDelay != 0 ? 1 : 1024
         let r = RDBReader(bytes)
         var result = RDBLoadResult()
         let version = try checkHeader(r)
@@ -92,7 +95,10 @@ enum RDBFile {
                         log("RDB age \(age) seconds")
                     }
                 } else if k == "used-mem" {
-                    if let m = Int(v) { log("RDB memory usage when created \(String(format2: Double(m) / 1024 / 1024)) Mb") }
+                    if let m = Int(v) {
+                        log("RDB memory usage when created \(String(format2: Double(m) / 1024 / 1024)) Mb")
+                        r.announcedUsedMem = m
+                    }
                 }
                 continue
             case RDB.opModuleAux:
@@ -131,16 +137,16 @@ enum RDBFile {
                     continue
                 }
                 guard let db else { continue }
-                if db.table.find(entry.key) != nil {
+                if !db.table.insertIfAbsent(entry) {
                     throw r.error("Duplicate key '\(String(decoding: key.prefix(64), as: UTF8.self))' found in RDB file", at: opStart)
                 }
-                db.table.insert(entry)
                 if expireAt >= 0 { db.setExpire(entry, at: expireAt) }
                 result.keysLoaded += 1
                 sinceProgress += 1
-                if sinceProgress >= 1024, let progress {
+                if keyLoadDelay != 0 { debugDelay(keyLoadDelay) }
+                if sinceProgress >= progressEvery, let progress {
                     sinceProgress = 0
-                    progress(r)
+                    try progress(r)
                 }
                 continue
             }
@@ -234,4 +240,12 @@ enum RDBFile {
 extension String {
     /// "%.2f".
     init(format2 d: Double) { self = formatC("%.2f", d) }
+}
+
+/// Redis's debugDelay: sleeps `usec` microseconds; a negative value sleeps 1 µs once in
+/// -usec calls on average (short delays without a system call per key).
+func debugDelay(_ usec: Int) {
+    var us = usec
+    if us < 0 { us = Int.random(in: 0..<(-us)) == 0 ? 1 : 0 }
+    if us > 0 { usleep(UInt32(min(us, Int(UInt32.max)))) }
 }

@@ -10,6 +10,8 @@ final class RDBReader {
     let base: UnsafeRawPointer
     let count: Int
     private(set) var pos = 0
+    /// The file's "used-mem" aux field once read (INFO's loading_rdb_used_mem).
+    var announcedUsedMem = 0
     /// Holds strings that are not stored verbatim (LZF-compressed, integer-encoded).
     private var scratch: UnsafeMutableRawPointer
     private var scratchCapacity = 64

@@ -16,6 +16,12 @@ final class PersistenceState {
     var bgsaveScheduled = false
     var saves = 0
     var lastLoadKeysLoaded = 0
+    /// While the file loads (INFO persistence's loading_* fields): start (Unix seconds),
+    /// file size, bytes parsed, and the used-mem the file's aux field announced.
+    var loadingStartTime = 0
+    var loadingTotalBytes = 0
+    var loadingLoadedBytes = 0
+    var loadingRdbUsedMem = 0
     var lastLoadKeysExpired = 0
     /// Set once SHUTDOWN ran its save step, so the exit path does not save again.
     var shutdownPrepared = false
@@ -28,7 +34,12 @@ extension Server {
 
     /// Loads `dir`/`dbfilename` at start-up. A missing file leaves the server empty; any
     /// other failure is logged and returns false (the caller exits non-zero).
-    func loadDataFromDisk() -> Bool {
+    ///
+    /// With `serveClients` (start-up, outside the loop) clients are served every
+    /// loading-process-events-interval-bytes of the file, as Redis's
+    /// processEventsWhileBlocked: commands without the `loading` flag get -LOADING, and a
+    /// SHUTDOWN or SIGTERM stops the load (the caller then exits without saving).
+    func loadDataFromDisk(serveClients: Bool = false) -> Bool {
         let start = monotonicUs()
         if config.dir.isEmpty { return true }  // in-process server: no files
         let fd = open(rdbPath, O_RDONLY)
@@ -57,12 +68,21 @@ extension Server {
         defer { if let base { munmap(base, size) } }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         var dropped = 0
+        loading = true
+        defer { loading = false }
+        persistence.loadingStartTime = Int(wallClockMs() / 1000)
+        persistence.loadingTotalBytes = size
+        persistence.loadingLoadedBytes = 0
+        persistence.loadingRdbUsedMem = 0
+        let eventsInterval = config.loadingProcessEventsIntervalBytes
+        var eventsAt = 0
         do {
             let result = try RDBFile.load(UnsafeRawBufferPointer(start: base, count: size), into: dbs,
                                           limits: RDBLoadLimits(config), verifyChecksum: config.rdbchecksum,
                                           nowMs: wallClockMs(), lruClock: lruClock, lfu: lfuPolicySelected,
                                           log: { [log] in log.notice($0) },
-                                          progress: { r in
+                                          keyLoadDelay: config.keyLoadDelay,
+                                          progress: { [unowned self] r in
                 // Pages already parsed (and checksummed) are given back, so a big file
                 // does not stay resident next to the data it became.
                 r.updateChecksum()
@@ -71,11 +91,24 @@ extension Server {
                     _ = madvise(base + dropped, upTo - dropped, MADV_DONTNEED)
                     dropped = upTo
                 }
+                persistence.loadingLoadedBytes = r.pos
+                persistence.loadingRdbUsedMem = r.announcedUsedMem
+                if serveClients && r.pos / eventsInterval > eventsAt / eventsInterval {
+                    eventsAt = r.pos
+                    loop?.processEventsWhileBlocked()
+                    if shutdownRequested { throw LoadInterrupted() }
+                }
             })
             persistence.lastLoadKeysLoaded = result.keysLoaded
             persistence.lastLoadKeysExpired = result.keysExpired
             let secs = Double(monotonicUs() - start) / 1_000_000
             log.notice("DB loaded from disk: \(formatC("%.3f", secs)) seconds")
+            return true
+        } catch is LoadInterrupted {
+            // Redis's whileBlockedCron: a SIGTERM while loading exits without saving
+            // (SHUTDOWN while loading is NOSAVE as well).
+            persistence.shutdownPrepared = true
+            log.warning("Loading interrupted by a shutdown request: exiting without saving.")
             return true
         } catch let e as RDBError {
             log.warning("Internal error in RDB reading offset \(e.offset) -> \(e.message)")
@@ -310,3 +343,6 @@ extension Server {
         return nil
     }
 }
+
+/// Thrown out of the loader when a shutdown arrives while the file loads.
+private struct LoadInterrupted: Error {}

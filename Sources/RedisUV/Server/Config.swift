@@ -43,6 +43,11 @@ struct ServerConfig {
     /// redis-uv's own: the RDB version SAVE/BGSAVE write, 10 (Redis 7.0+) or 9 (Redis 6.x
     /// can read it: ziplist encodings instead of listpacks).
     var rdbVersion = 10
+    /// Redis's hidden key-load-delay: microseconds slept per key loaded (tests use it).
+    var keyLoadDelay = 0
+    /// Redis's hidden loading-process-events-interval-bytes: clients are served (with
+    /// -LOADING) every this many bytes of the file while it loads at start-up.
+    var loadingProcessEventsIntervalBytes = 2 << 20
     var stopWritesOnBgsaveError = true
     var activeExpireEffort = 1
     var activeExpireEnabled = true   // DEBUG SET-ACTIVE-EXPIRE
@@ -225,6 +230,8 @@ struct ConfigEntry: Sendable {
     let mutable: Bool
     /// Redis's PROTECTED_CONFIG (dir, dbfilename): CONFIG SET needs enable-protected-configs.
     var protected: Bool = false
+    /// Redis's HIDDEN_CONFIG: CONFIG GET answers it only when asked by its exact name.
+    var hidden: Bool = false
     /// Parses and stores a value; returns an error message (Redis's wording) on failure.
     /// Multi-word parameters (save, bind, ...) split the text themselves.
     let set: @Sendable (inout ServerConfig, String) -> String?
@@ -246,6 +253,12 @@ enum ConfigTable {
             let v = get(cfg)
             return (["\(name) \(v)"], v != get(defaults))
         }
+    }
+
+    static func hidden(_ e: ConfigEntry) -> ConfigEntry {
+        var e = e
+        e.hidden = true
+        return e
     }
 
     static func bool(_ name: String, alias: String? = nil, _ kp: WritableKeyPath<ServerConfig, Bool> & Sendable, mutable: Bool = true) -> ConfigEntry {
@@ -489,6 +502,8 @@ enum ConfigTable {
         bool("rdbcompression", \.rdbcompression),
         bool("rdbchecksum", \.rdbchecksum, mutable: false),
         int("rdb-version", \.rdbVersion, 9...10),
+        hidden(int("key-load-delay", \.keyLoadDelay, Int(Int32.min)...Int(Int32.max))),
+        hidden(int("loading-process-events-interval-bytes", \.loadingProcessEventsIntervalBytes, 1024...Int(Int32.max))),
         bool("stop-writes-on-bgsave-error", \.stopWritesOnBgsaveError),
         int("active-expire-effort", \.activeExpireEffort, 1...10),
         bool("lazyfree-lazy-user-del", \.lazyfreeLazyUserDel),

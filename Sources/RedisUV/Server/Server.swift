@@ -37,6 +37,9 @@ final class Server {
     var dirty = 0
     var lastSaveTime: Int64
     var shutdownRequested = false
+    /// True while an RDB file loads (Redis's server.loading): commands without the
+    /// `loading` flag are refused with -LOADING, and the cron stays idle.
+    var loading = false
     var exitCode: Int32 = 0
     let hashSeed: UInt64
     /// Progress and statistics of the active expiry cycles.
@@ -121,6 +124,9 @@ final class Server {
     /// Periodic work at `hz` (Redis's serverCron + databasesCron).
     func cron() {
         updateCachedTime()
+        // Redis runs only whileBlockedCron while loading: no expiry, saves or shrinking
+        // on a half-loaded keyspace.
+        if loading { return }
         if config.activeExpireEnabled {
             let start = monotonicUs()
             activeExpireCycle()

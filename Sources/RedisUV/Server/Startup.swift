@@ -44,9 +44,11 @@ public enum RedisServerMain {
         }
         adjustOpenFilesLimit(maxclients: config.maxclients, log: log)
         log.notice("Server initialized")
-        if !server.loadDataFromDisk() { return 1 }
-        log.notice("Ready to accept connections tcp")
-        loop.run()
+        if !server.loadDataFromDisk(serveClients: true) { return 1 }
+        if !server.shutdownRequested {
+            log.notice("Ready to accept connections tcp")
+            loop.run()
+        }
         server.finishShutdown()
         if !config.pidfile.isEmpty { unlink(config.pidfile) }
         log.warning("redis-uv is now ready to exit, bye bye...")
