@@ -101,6 +101,56 @@ final class RDBLegacyEncodingTests: XCTestCase {
         XCTAssertTrue(log.contains("Loading RDB produced by version 7.2.4"))
     }
 
+    /// Redis 7.4's hashes with field TTLs (types 22-25, RDB 12): expired fields are dropped,
+    /// the others kept without TTL (Redis 7.0 has no field expiry), and the log says so.
+    func testVersion12HashesWithFieldTTLs() throws {
+        let future: Int64 = 4_102_444_800_000  // 2100-01-01
+        let v12 = file(version: 12) { w in
+            w.aux("redis-ver", "7.4.1")
+            w.byte(RDB.opSelectDB); w.length(0)
+            // 24: smallest expiry first; TTLs relative to it (+1), 0 = none.
+            key(w, RDB.typeHashMetadata, "meta")
+            w.millisecondTime(1000)
+            w.length(3)
+            w.length(0); w.string("plain"); w.string("1")
+            w.length(1); w.string("gone"); w.string("2")                       // expired at 1000
+            w.length(Int(future - 1000 + 1)); w.string("later"); w.string("3")  // expires in 2100
+            // 22: absolute TTLs.
+            key(w, RDB.typeHashMetadataPreGA, "metapre")
+            w.length(2)
+            w.length(Int(future)); w.string("a"); w.string("x")
+            w.length(0); w.string("b"); w.string("y")
+            // 25: smallest expiry, then field/value/TTL triplets.
+            key(w, RDB.typeHashListpackEx, "lpex")
+            w.millisecondTime(1000)
+            PackedFormats.writeListpack(count: 6, to: w) { emit in
+                for s in ["f1", "v1", "0", "f2", "v2", "1000"] { Array(s.utf8).withUnsafeBytes { emit($0) } }
+            }
+            // 23: every field expired: the key is skipped.
+            key(w, RDB.typeHashListpackExPreGA, "allgone")
+            PackedFormats.writeListpack(count: 3, to: w) { emit in
+                for s in ["f", "v", "5"] { Array(s.utf8).withUnsafeBytes { emit($0) } }
+            }
+        }
+        let (lines, result, log) = try load(v12)
+        XCTAssertEqual(lines, [
+            "0 lpex hash listpack ttl=-1 f1=v1",
+            "0 meta hash listpack ttl=-1 later=3,plain=1",
+            "0 metapre hash listpack ttl=-1 a=x,b=y",
+        ])
+        XCTAssertEqual(result.keysLoaded, 3)
+        XCTAssertEqual(result.emptyKeysSkipped, 1)
+        XCTAssertTrue(log.contains("Hash field expiry (Redis 7.4) is not supported: 3 expired fields dropped, 2 fields kept without their TTL"), "\(log)")
+        // A listpack whose elements do not come in triplets is refused.
+        let bad = file(version: 12) { w in
+            key(w, RDB.typeHashListpackExPreGA, "bad")
+            PackedFormats.writeListpack(count: 2, to: w) { emit in
+                for s in ["f", "v"] { Array(s.utf8).withUnsafeBytes { emit($0) } }
+            }
+        }
+        XCTAssertThrowsError(try load(bad))
+    }
+
     func testSkippedAndRefusedOpcodes() throws {
         let withFunction = file(version: 10) { w in
             w.byte(RDB.opFunction2); w.string("#!lua name=mylib\nredis.register_function('f', function() return 1 end)")

@@ -152,6 +152,9 @@ enum RDBFile {
             }
             break
         }
+        if r.hashFieldsExpired + r.hashFieldTTLsDiscarded > 0 {
+            log("Hash field expiry (Redis 7.4) is not supported: \(r.hashFieldsExpired) expired fields dropped, \(r.hashFieldTTLsDiscarded) fields kept without their TTL")
+        }
         // EOF: the checksum follows from version 5 on.
         if version >= 5 {
             let at = r.pos

@@ -42,9 +42,14 @@ enum RDB {
     static let typeStreamListpacks2: UInt8 = 19
     static let typeSetListpack: UInt8 = 20
     static let typeStreamListpacks3: UInt8 = 21
+    /// Redis 7.4's hashes with field TTLs (Persistence/RDBHashFieldExpiry.swift).
+    static let typeHashMetadataPreGA: UInt8 = 22
+    static let typeHashListpackExPreGA: UInt8 = 23
+    static let typeHashMetadata: UInt8 = 24
+    static let typeHashListpackEx: UInt8 = 25
 
     /// Whether `t` is a value type (rdbIsObjectType, extended to 7.2's types).
-    static func isObjectType(_ t: UInt8) -> Bool { t <= 7 || (t >= 9 && t <= 21) }
+    static func isObjectType(_ t: UInt8) -> Bool { t <= 7 || (t >= 9 && t <= 25) }
 
     // Length encoding: the two high bits of the first byte.
     static let len6bit: UInt8 = 0

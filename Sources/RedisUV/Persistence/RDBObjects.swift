@@ -493,6 +493,17 @@ enum RDBObjects {
                 h.shrinkToFit()
             }
             return n == 0 ? nil : KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
+        case RDB.typeHashMetadataPreGA, RDB.typeHashListpackExPreGA, RDB.typeHashMetadata, RDB.typeHashListpackEx:
+            let loaded = try RDBHashFieldExpiry.load(type: type, from: r, nowMs: wallClockMs(), at: start)
+            r.hashFieldsExpired += loaded.expired
+            r.hashFieldTTLsDiscarded += loaded.ttlsDiscarded
+            if loaded.pairs.isEmpty { return nil }
+            let h = HashValue()
+            for (f, v) in loaded.pairs {
+                let created = f.withUnsafeBytes { fb in v.withUnsafeBytes { vb in h.set(fb, vb, limits: limits.hash) } }
+                if !created { throw r.error("Duplicate hash fields detected", at: start) }
+            }
+            return KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
         case RDB.typeStreamListpacks, RDB.typeStreamListpacks2, RDB.typeStreamListpacks3:
             // Kept even when empty (Redis never skips an empty stream).
             let s = try loadStream(type: type, from: r, at: start)

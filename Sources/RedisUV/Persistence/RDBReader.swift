@@ -12,6 +12,9 @@ final class RDBReader {
     private(set) var pos = 0
     /// The file's "used-mem" aux field once read (INFO's loading_rdb_used_mem).
     var announcedUsedMem = 0
+    /// Redis 7.4 hash fields (types 22-25) dropped as expired, and kept without their TTL.
+    var hashFieldsExpired = 0
+    var hashFieldTTLsDiscarded = 0
     /// Holds strings that are not stored verbatim (LZF-compressed, integer-encoded).
     private var scratch: UnsafeMutableRawPointer
     private var scratchCapacity = 64
