@@ -142,7 +142,7 @@ final class KeyspaceCommandTests: InProcessTestCase {
         XCTAssertNil(entry("a"))
         XCTAssertEqual(after.encoding, .int)
         XCTAssertEqual(Array(after.stringValue), Array("123".utf8))
-        XCTAssertGreaterThan(after.expireAt, server.cachedTimeMs)
+        XCTAssertGreaterThan(client.db.expireAt(of: after), server.cachedTimeMs)
         XCTAssertEqual(client.db.volatileCount, 1)
         XCTAssertEqual(after.lru, server.lruClock, "RENAME's own lookup refreshed the clock")
     }

@@ -135,7 +135,7 @@ final class RDBFormatTests: XCTestCase {
         var out: [String] = []
         for db in dbs {
             db.table.forEach { e in
-                var line = "\(db.id) \(String(decoding: e.key, as: UTF8.self)) \(e.type.name) \(e.encodingName) ttl=\(e.expireAt)"
+                var line = "\(db.id) \(String(decoding: e.key, as: UTF8.self)) \(e.type.name) \(e.encodingName) ttl=\(db.expireAt(of: e))"
                 switch e.type {
                 case .string: line += " " + String(decoding: e.stringValue, as: UTF8.self)
                 case .list:

@@ -95,7 +95,7 @@ enum ExpireCommands {
             return
         }
         if !flags.isEmpty {
-            let current = e.expireAt  // -1: no TTL, which counts as infinite
+            let current = c.db.expireAt(of: e)  // -1: no TTL, which counts as infinite
             if flags.contains(.nx) && current != -1
                 || flags.contains(.xx) && current == -1
                 || flags.contains(.gt) && (when <= current || current == -1)
@@ -132,7 +132,7 @@ enum ExpireCommands {
             c.addReplyInt(-2)
             return
         }
-        let expire = e.expireAt
+        let expire = c.db.expireAt(of: e)
         if expire == -1 {
             c.addReplyInt(-1)
             return

@@ -256,7 +256,7 @@ enum KeyspaceCommands {
             if nx { c.addReplyInt(0) } else { c.addReplyOK() }
             return
         }
-        let expire = o.expireAt
+        let expire = c.db.expireAt(of: o)
         if c.lookupWrite(dst) != nil {
             if nx {
                 c.addReplyInt(0)
@@ -311,7 +311,7 @@ enum KeyspaceCommands {
             c.addReplyInt(0)
             return
         }
-        let expire = o.expireAt
+        let expire = c.db.expireAt(of: o)
         if dst.lookupWrite(key, now: c.server.cachedTimeMs, lruClock: c.server.lruClock) != nil {
             c.addReplyInt(0)
             return
@@ -358,7 +358,7 @@ enum KeyspaceCommands {
             c.addReplyInt(0)
             return
         }
-        let expire = o.expireAt
+        let expire = c.db.expireAt(of: o)
         var deleteExisting = false
         if dst.lookupWrite(newKey, now: c.server.cachedTimeMs, lruClock: c.server.lruClock) != nil {
             if !replace {

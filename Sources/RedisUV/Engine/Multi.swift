@@ -204,7 +204,7 @@ extension Server {
     /// deleted yet). Does not delete it.
     func keyIsExpired(_ db: Database, _ key: UnsafeRawBufferPointer) -> Bool {
         guard let e = db.table.find(key) else { return false }
-        return e.header.expireAt >= 0 && e.header.expireAt < cachedTimeMs
+        return db.isExpired(e, now: cachedTimeMs)
     }
 
     /// Redis's watchForKey.

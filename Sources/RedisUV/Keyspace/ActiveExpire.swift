@@ -98,11 +98,11 @@ extension Server {
         var ttlSamples: Int64 = 0
         while sampled < limit && db.volatileCount > 0 {
             if db.expireCursor >= db.volatileCount { db.expireCursor = 0 }
-            let e = db.volatile[db.expireCursor]
-            let ttl = e.expireAt - now
-            if now > e.expireAt {
+            let v = db.volatile[db.expireCursor]
+            let ttl = v.expireAt - now
+            if now > v.expireAt {
                 // The last entry moves into this slot, so the cursor stays put.
-                db.deleteExpired(e)  // `expired` event and signalModifiedKey, as Redis
+                db.deleteExpired(v.entry)  // `expired` event and signalModifiedKey, as Redis
                 expired += 1
             } else {
                 db.expireCursor += 1

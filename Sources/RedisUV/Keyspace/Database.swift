@@ -6,13 +6,21 @@ final class KeyspaceStats {
     var expiredStaleSamples = 0
 }
 
+/// A key with a TTL and when it expires (Unix ms): an entry of Redis's db->expires. The
+/// expiry time is kept here rather than in every KeyEntry because most keys have none.
+struct VolatileKey {
+    var entry: KeyEntry
+    var expireAt: Int64
+}
+
 /// One of the `databases` numbered keyspaces: keys, their values, and which keys have a TTL.
 final class Database {
     let id: Int
     var table: KeyTable
-    /// Every entry that has a TTL, for the active expiry cycle's sampling and INFO's
-    /// `expires=`. An entry knows its slot (`volatileSlot`), so removal is O(1).
-    private(set) var volatile: [KeyEntry] = []
+    /// Every entry that has a TTL, with its expiry time, for lookups, the active expiry
+    /// cycle's sampling and INFO's `expires=`. An entry knows its slot (`volatileSlot`),
+    /// so reading its time and removal are O(1).
+    private(set) var volatile: [VolatileKey] = []
     let stats: KeyspaceStats
     /// Sum of TTLs seen by the last expiry cycles, for INFO's avg_ttl.
     var avgTTL: Int64 = 0
@@ -47,11 +55,27 @@ final class Database {
     @inline(__always)
     func lookup(_ key: UnsafeRawBufferPointer, now: Int64) -> KeyEntry? {
         guard let e = table.find(key) else { return nil }
-        if e.header.expireAt >= 0 && e.header.expireAt < now {
+        if isExpired(e, now: now) {
             deleteExpired(e)
             return nil
         }
         return e
+    }
+
+    /// Whether `e` (an entry of this database) is logically expired, without deleting it
+    /// (Redis's keyIsExpired, used where the keyspace must not change, as KEYS). A key
+    /// without TTL costs one branch on its own header.
+    @inline(__always)
+    func isExpired(_ e: KeyEntry, now: Int64) -> Bool {
+        let slot = e.header.volatileSlot
+        return slot >= 0 && volatile[Int(slot)].expireAt < now
+    }
+
+    /// The absolute expiry time (Unix ms) of `e`, an entry of this database, or -1.
+    @inline(__always)
+    func expireAt(of e: KeyEntry) -> Int64 {
+        let slot = e.header.volatileSlot
+        return slot >= 0 ? volatile[Int(slot)].expireAt : -1
     }
 
     /// Deletes a key found expired, then fires `expired` and signalModifiedKey, in Redis's
@@ -114,9 +138,8 @@ final class Database {
         if old.header.volatileSlot >= 0 {
             if keepTTL {
                 let slot = Int(old.header.volatileSlot)
-                new.header.expireAt = old.header.expireAt
                 new.header.volatileSlot = Int32(slot)
-                volatile[slot] = new
+                volatile[slot].entry = new  // the expiry time stays
                 old.header.volatileSlot = -1
             } else {
                 removeVolatile(old)
@@ -148,18 +171,22 @@ final class Database {
     /// Removes every key.
     func removeAll() {
         table.removeAll()
-        for e in volatile { e.header.volatileSlot = -1 }
+        for v in volatile { v.entry.header.volatileSlot = -1 }
         volatile.removeAll()
         avgTTL = 0
     }
 
     // MARK: expiry
 
+    /// Gives `entry` (of this database) a TTL ending at `when`, Unix ms. Callers never pass
+    /// a negative time (Redis rejects or deletes those first), so -1 can mean "no TTL".
     func setExpire(_ entry: KeyEntry, at when: Int64) {
-        entry.header.expireAt = when
-        if entry.header.volatileSlot < 0 {
+        let slot = entry.header.volatileSlot
+        if slot >= 0 {
+            volatile[Int(slot)].expireAt = when
+        } else {
             entry.header.volatileSlot = Int32(volatile.count)
-            volatile.append(entry)
+            volatile.append(VolatileKey(entry: entry, expireAt: when))
         }
     }
 
@@ -177,16 +204,15 @@ final class Database {
         if slot != last {
             let moved = volatile[last]
             volatile[slot] = moved
-            moved.header.volatileSlot = Int32(slot)
+            moved.entry.header.volatileSlot = Int32(slot)
         }
         volatile.removeLast()
         entry.header.volatileSlot = -1
-        entry.header.expireAt = -1
     }
 
     /// A random entry with a TTL, for the active expiry cycle.
     func randomVolatile() -> KeyEntry? {
-        volatile.isEmpty ? nil : volatile[Int.random(in: 0..<volatile.count)]
+        volatile.isEmpty ? nil : volatile[Int.random(in: 0..<volatile.count)].entry
     }
 
     /// Exchanges the contents of two databases (SWAPDB).

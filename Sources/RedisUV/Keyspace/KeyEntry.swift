@@ -40,14 +40,16 @@ struct KeyEntryHeader {
     // The value object of non-string types is not here but in the tail, after the key
     // (`KeyEntry.object`): 8 bytes fewer per string key, which moves a small string
     // key (DEBUG POPULATE's "key:N"/"value:N") from a 96- to an 80-byte malloc chunk.
-    /// Absolute expiry time in Unix milliseconds, or -1.
-    var expireAt: Int64
+    // Nor is the expiry time: most keys have none, so it lives in the database's array
+    // of keys with a TTL, at `volatileSlot` (Database.expireAt(of:)). That makes this
+    // header 24 bytes, not 32, which for many key sizes is one 16-byte malloc step less.
     var keyLength: UInt32
     /// Length of a string value, stored right after the key bytes.
     var valueLength: UInt32
     /// type (4 bits) | string encoding (4 bits) | LRU clock in seconds (24 bits).
     var meta: UInt32
-    /// Position in the database's array of keys with a TTL, or -1.
+    /// Position in the database's array of keys with a TTL (which holds the expiry
+    /// time), or -1: a key without TTL reads as such without touching that array.
     var volatileSlot: Int32
 }
 
@@ -64,7 +66,7 @@ final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
                      encoding: StringEncoding = .raw, lru: UInt32, spare: Int = 0) -> KeyEntry {
         let size = key.count + (type == .string ? value.count + spare : objectSlotSize)
         let buffer = KeyEntry.create(minimumCapacity: size) { _ in
-            KeyEntryHeader(next: nil, expireAt: -1, keyLength: UInt32(key.count),
+            KeyEntryHeader(next: nil, keyLength: UInt32(key.count),
                            valueLength: UInt32(value.count),
                            meta: UInt32(type.rawValue) | (UInt32(encoding.rawValue) << 4) | ((lru & lruMask) << 8),
                            volatileSlot: -1)
@@ -152,8 +154,8 @@ final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
         @inline(__always) set { header.meta = (header.meta & 0xFF) | ((newValue & KeyEntry.lruMask) << 8) }
     }
 
-    @inline(__always) var expireAt: Int64 { header.expireAt }
-    @inline(__always) var hasExpire: Bool { header.expireAt >= 0 }
+    /// Whether the key has a TTL; its time is `Database.expireAt(of:)`.
+    @inline(__always) var hasExpire: Bool { header.volatileSlot >= 0 }
 
     /// The next entry of the bucket chain as a bare pointer, without retaining it (for
     /// KeyTable's walks; `header.next` is the first field of the header).

@@ -80,13 +80,6 @@ extension Database {
         return nil
     }
 
-    /// Whether `key` is logically expired, without deleting it (Redis's keyIsExpired, used
-    /// where the keyspace must not change, as KEYS).
-    @inline(__always)
-    func isExpired(_ e: KeyEntry, now: Int64) -> Bool {
-        e.header.expireAt >= 0 && e.header.expireAt < now
-    }
-
     /// DEL of one key in a single hash lookup: true when a live key was removed; an
     /// expired one is reclaimed too but, as after Redis's expireIfNeeded, does not count.
     func deleteIfLive(_ key: UnsafeRawBufferPointer, now: Int64) -> Bool {

@@ -207,9 +207,10 @@ enum RDBFile {
             var failure: Error? = nil
             db.table.forEach { e in
                 if failure != nil { return }
-                if e.header.expireAt >= 0 {
+                let expireAt = db.expireAt(of: e)
+                if expireAt >= 0 {
                     w.byte(RDB.opExpireTimeMs)
-                    w.millisecondTime(e.header.expireAt)
+                    w.millisecondTime(expireAt)
                 }
                 if lruPolicy {
                     let idle = o.lruClock >= e.lru ? Int(o.lruClock - e.lru) : Int(o.lruClock) + Int(KeyEntry.lruMask - e.lru)
