@@ -110,7 +110,8 @@ enum DumpRestoreCommands {
         var deleted = false
         if replace { deleted = c.db.delete(key) }
         let now = server.cachedTimeMs
-        if ttl != 0 && !absttl { ttl += Int(now) }
+        // Wrapping as in Redis (C arithmetic): a huge TTL turns into a time in the past.
+        if ttl != 0 && !absttl { ttl = ttl &+ Int(now) }
         if ttl != 0 && ttl < Int(now) {
             // Already expired: the key is gone (and a replaced one deleted).
             if deleted {
