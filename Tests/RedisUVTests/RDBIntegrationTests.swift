@@ -153,6 +153,10 @@ final class RDBIntegrationTests: XCTestCase {
             if info.contains("rdb_bgsave_in_progress:0") && info.contains("rdb_saves:1") {
                 XCTAssertTrue(info.contains("rdb_last_bgsave_status:ok"), info)
                 XCTAssertTrue(info.contains("rdb_changes_since_last_save:0"), info)
+                // The child reports the pages it had to copy (its own buffers at least).
+                let cow = info.split(separator: "\r\n").first { $0.hasPrefix("rdb_last_cow_size:") }
+                XCTAssertGreaterThan(Int(cow?.dropFirst("rdb_last_cow_size:".count) ?? "") ?? 0, 0, info)
+                XCTAssertTrue(uv.log.contains("Fork CoW for RDB: current "), uv.log)
                 done = true
                 break
             }

@@ -213,7 +213,7 @@ enum InfoCommand {
             ("rdb_last_bgsave_time_sec", String(p.lastBgsaveTimeSec)),
             ("rdb_current_bgsave_time_sec", current),
             ("rdb_saves", String(p.saves)),
-            ("rdb_last_cow_size", "0"),
+            ("rdb_last_cow_size", String(p.lastCowSize)),
             ("rdb_last_load_keys_expired", String(p.lastLoadKeysExpired)),
             ("rdb_last_load_keys_loaded", String(p.lastLoadKeysLoaded)),
             ("aof_enabled", "0"),

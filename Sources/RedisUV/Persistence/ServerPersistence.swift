@@ -15,6 +15,10 @@ final class PersistenceState {
     var lastBgsaveTimeSec = -1
     var bgsaveScheduled = false
     var saves = 0
+    /// Read end of the pipe on which the BGSAVE child reports its copy-on-write bytes.
+    var childInfoPipe: Int32 = -1
+    /// rdb_last_cow_size: what the last successful BGSAVE child reported.
+    var lastCowSize = 0
     var lastLoadKeysLoaded = 0
     /// While the file loads (INFO persistence's loading_* fields): start (Unix seconds),
     /// file size, bytes parsed, and the used-mem the file's aux field announced.
@@ -202,6 +206,9 @@ extension Server {
         let p = persistence
         p.dirtyBeforeBgsave = dirty
         p.lastBgsaveTry = wallClockMs() / 1000
+        // The child reports its copy-on-write size on this pipe (Redis's child info pipe).
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) != 0 { fds = [-1, -1] }
         let pid = fork()
         if pid == 0 {
             // The child: only this thread exists here. It never returns to the event loop
@@ -209,16 +216,30 @@ extension Server {
             signal(SIGINT, SIG_IGN)
             signal(SIGTERM, SIG_DFL)
             log.role = "C"
+            if fds[0] >= 0 { close(fds[0]) }
             let ok = rdbSaveToFile(rdbPath, tempName: "temp-\(getpid()).rdb")
-            if ok { log.notice("DB saved on disk") }
+            if ok {
+                log.notice("DB saved on disk")
+                // sendChildCowInfo: what the parent's writes made this process copy.
+                let cow = privateDirtyBytes()
+                log.notice("Fork CoW for RDB: current \(cow >> 20) MB, peak \(cow >> 20) MB, average \(cow >> 20) MB")
+                if fds[1] >= 0 {
+                    var v = UInt64(cow)
+                    _ = withUnsafeBytes(of: &v) { write(fds[1], $0.baseAddress, 8) }
+                }
+            }
             _exit(ok ? 0 : 1)
         }
+        if fds[1] >= 0 { close(fds[1]) }
         if pid < 0 {
+            if fds[0] >= 0 { close(fds[0]) }
             p.lastBgsaveOK = false
             log.warning("Can't save in background: fork: \(String(cString: strerror(errno)))")
             return false
         }
         log.notice("Background saving started by pid \(pid)")
+        if fds[0] >= 0 { _ = fcntl(fds[0], F_SETFL, O_NONBLOCK) }
+        p.childInfoPipe = fds[0]
         p.childPid = pid
         p.childStartTime = wallClockMs()
         return true
@@ -233,6 +254,7 @@ extension Server {
         if r == 0 { return }
         let pid = p.childPid
         p.childPid = 0
+        let cow = takeChildCowReport()
         p.lastBgsaveTimeSec = Int((wallClockMs() - p.childStartTime) / 1000)
         if r < 0 {
             log.warning("waitpid() returned an error: \(String(cString: strerror(errno))). child_type: RDB, child_pid = \(pid)")
@@ -244,6 +266,7 @@ extension Server {
         let bySignal = exited ? 0 : status & 0x7F
         if exited && code == 0 {
             log.notice("Background saving terminated with success")
+            if let cow { p.lastCowSize = cow }
             dirty -= p.dirtyBeforeBgsave
             lastSaveTime = wallClockMs() / 1000
             p.lastBgsaveOK = true
@@ -267,6 +290,20 @@ extension Server {
         _ = waitpid(p.childPid, &status, 0)
         unlink((config.dir.isEmpty ? "." : config.dir) + "/temp-\(p.childPid).rdb")
         p.childPid = 0
+        _ = takeChildCowReport()
+    }
+
+    /// Reads (and closes) the child's copy-on-write report, if it sent one.
+    private func takeChildCowReport() -> Int? {
+        let p = persistence
+        guard p.childInfoPipe >= 0 else { return nil }
+        defer {
+            close(p.childInfoPipe)
+            p.childInfoPipe = -1
+        }
+        var v: UInt64 = 0
+        let n = withUnsafeMutableBytes(of: &v) { read(p.childInfoPipe, $0.baseAddress, 8) }
+        return n == 8 ? Int(v) : nil
     }
 
     /// The cron's part (serverCron): reap the child, or start a BGSAVE when a save point
@@ -346,3 +383,22 @@ extension Server {
 
 /// Thrown out of the loader when a shutdown arrives while the file loads.
 private struct LoadInterrupted: Error {}
+
+/// Redis's zmalloc_get_private_dirty(-1): the Private_Dirty bytes of this process, from
+/// /proc/self/smaps_rollup (or smaps). In a fork child that is what copy-on-write cost.
+func privateDirtyBytes() -> Int {
+    guard let f = fopen("/proc/self/smaps_rollup", "r") ?? fopen("/proc/self/smaps", "r") else { return 0 }
+    defer { fclose(f) }
+    var total = 0
+    var line: UnsafeMutablePointer<CChar>? = nil
+    var cap = 0
+    defer { free(line) }
+    let field = "Private_Dirty:"
+    while getline(&line, &cap, f) > 0 {
+        guard let line else { break }
+        if strncmp(line, field, field.utf8.count) == 0 {
+            total += Int(atoi(line + field.utf8.count)) * 1024
+        }
+    }
+    return total
+}
