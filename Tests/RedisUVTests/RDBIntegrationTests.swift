@@ -448,6 +448,39 @@ final class RDBIntegrationTests: XCTestCase {
         XCTAssertEqual(transcripts["redisUV SHUTDOWN"]?.first, "PING -> -LOADING Redis is loading the dataset in memory\\r\\n")
     }
 
+    /// DEBUG RELOAD's options, side by side: NOSAVE loads the file as it is, NOFLUSH keeps
+    /// the current keys, and MERGE lets the file's version of a key replace the current one.
+    func testDebugReloadOptionsMatchRedisServer() throws {
+        var transcripts: [[String]] = []
+        for kind in [ServerProcess.Kind.redisServer, .redisUV] {
+            let (s, _) = try start(kind, file: nil)
+            let c = try s.connect()
+            var lines: [String] = []
+            func say(_ args: String...) throws {
+                try c.send(command: args)
+                lines.append(args.joined(separator: " ") + " -> " + RespEscape.escape(try c.readReply()))
+            }
+            try say("SET", "a", "1")
+            try say("SET", "b", "2")
+            try say("EXPIRE", "b", "1000")
+            try say("SAVE")
+            try say("SET", "a", "changed")
+            try say("SET", "c", "3")
+            try say("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE")
+            try say("MGET", "a", "b", "c")
+            try say("TTL", "b")
+            try say("DBSIZE")
+            try say("DEBUG", "RELOAD", "NOSAVE")
+            try say("MGET", "a", "b", "c")
+            try say("DEBUG", "RELOAD", "BOGUS")
+            try say("SET", "d", "4")
+            try say("DEBUG", "RELOAD")
+            try say("DBSIZE")
+            transcripts.append(lines)
+        }
+        XCTAssertEqual(transcripts[1], transcripts[0])
+    }
+
     func testShutdownSavesWithSavePointsAndRestartKeepsData() throws {
         let d = try tempDir()
         let s1 = try ServerProcess.start(.redisUV, arguments: ["--dir", d.path, "--save", "3600 1"])

@@ -16,15 +16,18 @@ enum DebugCommand {
         } else if argv.equals(1, "populate") && argv.count >= 3 && argv.count <= 5 {
             populate(c, argv)
         } else if argv.equals(1, "reload") {
-            // DEBUG RELOAD [NOSAVE]: save, empty the keyspace, load the file back.
-            var save = true
+            // DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the keyspace, load the file back.
+            var save = true, flush = true, merge = false
             for i in 2..<max(2, argv.count) {
-                if argv.equals(i, "nosave") { save = false } else if !argv.equals(i, "noflush") {
+                if argv.equals(i, "nosave") { save = false }
+                else if argv.equals(i, "noflush") { flush = false }
+                else if argv.equals(i, "merge") { merge = true }
+                else {
                     c.addReplyError("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
                     return
                 }
             }
-            if let err = c.server.debugReload(save: save) { c.addReplyError(err) } else { c.addReplyOK() }
+            if let err = c.server.debugReload(save: save, flush: flush, merge: merge) { c.addReplyError(err) } else { c.addReplyOK() }
         } else if argv.equals(1, "sleep") && argv.count == 3 {
             sleep(c, argv)
         } else if argv.equals(1, "set-active-expire") && argv.count == 3 {

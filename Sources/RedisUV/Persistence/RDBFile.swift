@@ -35,7 +35,7 @@ enum RDBFile {
     /// master). `log` receives Redis's informational lines (aux fields, skipped functions).
     static func load(_ bytes: UnsafeRawBufferPointer, into dbs: [Database], limits: RDBLoadLimits,
                      verifyChecksum: Bool, nowMs: Int64, lruClock: UInt32, lfu: Bool,
-                     log: (String) -> Void, keyLoadDelay: Int = 0,
+                     log: (String) -> Void, keyLoadDelay: Int = 0, replaceDuplicates: Bool = false,
                      progress: ((RDBReader) throws -> Void)? = nil) throws -> RDBLoadResult {
         // key-load-delay (a test aid, as Redis's) slows every key and checks progress after each.
         let progressEvery = keyLoadDelay != 0 ? 1 : 1024
@@ -138,6 +138,14 @@ enum RDBFile {
                 }
                 guard let db else { continue }
                 if !db.table.insertIfAbsent(entry) {
+                    // DEBUG RELOAD MERGE (Redis's RDBFLAGS_ALLOW_DUP): the file's key wins.
+                    if replaceDuplicates {
+                        _ = db.delete(entry.key)
+                        db.table.insert(entry)
+                        if expireAt >= 0 { db.setExpire(entry, at: expireAt) }
+                        result.keysLoaded += 1
+                        continue
+                    }
                     throw r.error("Duplicate key '\(String(decoding: key.prefix(64), as: UTF8.self))' found in RDB file", at: opStart)
                 }
                 if expireAt >= 0 { db.setExpire(entry, at: expireAt) }

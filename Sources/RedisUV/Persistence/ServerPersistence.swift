@@ -43,7 +43,7 @@ extension Server {
     /// loading-process-events-interval-bytes of the file, as Redis's
     /// processEventsWhileBlocked: commands without the `loading` flag get -LOADING, and a
     /// SHUTDOWN or SIGTERM stops the load (the caller then exits without saving).
-    func loadDataFromDisk(serveClients: Bool = false) -> Bool {
+    func loadDataFromDisk(serveClients: Bool = false, replaceDuplicates: Bool = false) -> Bool {
         let start = monotonicUs()
         if config.dir.isEmpty { return true }  // in-process server: no files
         let fd = open(rdbPath, O_RDONLY)
@@ -85,7 +85,7 @@ extension Server {
                                           limits: RDBLoadLimits(config), verifyChecksum: config.rdbchecksum,
                                           nowMs: wallClockMs(), lruClock: lruClock, lfu: lfuPolicySelected,
                                           log: { [log] in log.notice($0) },
-                                          keyLoadDelay: config.keyLoadDelay,
+                                          keyLoadDelay: config.keyLoadDelay, replaceDuplicates: replaceDuplicates,
                                           progress: { [unowned self] r in
                 // Pages already parsed (and checksummed) are given back, so a big file
                 // does not stay resident next to the data it became.
@@ -368,15 +368,19 @@ extension Server {
         return true
     }
 
-    /// DEBUG RELOAD: save, empty, load again.
-    func debugReload(save: Bool) -> String? {
+    /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load again. NOFLUSH keeps the
+    /// current keys (a key also in the file is then an error, or with MERGE replaced).
+    func debugReload(save: Bool, flush: Bool = true, merge: Bool = false) -> String? {
         if save && !rdbSave() { return "Error trying to save the DB" }
-        // Redis empties through emptyData, which invalidates WATCHes (signalFlushedDb).
-        for db in dbs {
-            signalFlushedDb(db)
-            db.flush()
+        if flush {
+            // Redis empties through emptyData, which invalidates WATCHes (signalFlushedDb).
+            for db in dbs {
+                signalFlushedDb(db)
+                db.flush()
+            }
         }
-        if !loadDataFromDisk() { return "Error trying to load the RDB dump, check server logs." }
+        if !loadDataFromDisk(replaceDuplicates: merge) { return "Error trying to load the RDB dump" }
+        log.warning("DB reloaded by DEBUG RELOAD")
         return nil
     }
 }
