@@ -229,7 +229,7 @@ final class HashValueTests: XCTestCase {
         for limits in [small, HashLimits(maxEntries: 2, maxValue: 64)] {
             let h = HashValue()
             for i in 0..<5 { set(h, b("f\(i)"), b("v\(i)"), limits: limits) }
-            let copy = h.duplicate() as! HashValue
+            let copy = h.duplicate()
             XCTAssertEqual(copy.encodingName, h.encodingName)
             XCTAssertEqual(dictionary(copy), dictionary(h))
             set(h, b("f0"), b("changed"), limits: limits)

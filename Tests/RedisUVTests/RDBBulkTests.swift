@@ -107,7 +107,8 @@ final class RDBBulkTests: XCTestCase {
                 let rr = RDBReader(p)
                 let e = try RDBObjects.load(type: RDB.typeZsetListpack, key: UnsafeRawBufferPointer(start: nil, count: 0),
                                             from: rr, limits: RDBLoadLimits(ServerConfig()), lru: 0)
-                guard let z = e?.object as? SortedSetValue else { return nil }
+                guard let e, e.type == .zset else { return nil }
+                let z = SortedSetValue(entry: e)
                 var out: [(String, Double)] = []
                 z.forEach { out.append((String(decoding: $0, as: UTF8.self), $1)) }
                 return out

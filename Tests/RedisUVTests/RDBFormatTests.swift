@@ -151,11 +151,11 @@ final class RDBFormatTests: XCTestCase {
                     line += " " + (e.object as! SetValue).members.map { String(decoding: $0.array, as: UTF8.self) }.sorted().joined(separator: ",")
                 case .zset:
                     var items: [String] = []
-                    (e.object as! SortedSetValue).forEach { m, s in items.append("\(String(decoding: m, as: UTF8.self))=\(s)") }
+                    SortedSetValue(entry: e).forEach { m, s in items.append("\(String(decoding: m, as: UTF8.self))=\(s)") }
                     line += " " + items.joined(separator: ",")
                 case .hash:
                     var items: [String] = []
-                    (e.object as! HashValue).forEach { f, v in
+                    HashValue(entry: e).forEach { f, v in
                         items.append("\(String(decoding: f, as: UTF8.self))=\(String(decoding: v, as: UTF8.self))"); return true
                     }
                     line += " " + items.sorted().joined(separator: ",")

@@ -171,7 +171,7 @@ final class SortedSetValueTests: XCTestCase {
         for limits in [wide, none] {
             let z = limits.maxEntries == 0 ? SortedSetValue(skiplistWithCapacity: 0) : SortedSetValue()
             for i in 0..<50 { _ = add(z, Double(i % 7), Array("k\(i)".utf8), limits: limits) }
-            let copy = z.duplicate() as! SortedSetValue
+            let copy = z.duplicate()
             XCTAssertEqual(copy.encodingName, z.encodingName)
             XCTAssertEqual(contents(copy).map(\.member), contents(z).map(\.member))
             _ = add(copy, 100, Array("new".utf8), limits: limits)

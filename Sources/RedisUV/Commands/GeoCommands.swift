@@ -415,8 +415,8 @@ enum GeoCommands {
                 c.addReplyInt(0)
                 return
             }
-            let value = SortedSetValue.build(elements, limits: c.server.config.zsetLimits)
-            let entry = KeyEntry.make(key: storeKey, object: value, type: .zset, lru: c.server.lruClock)
+            let word = SortedSetValue.buildWord(elements, limits: c.server.config.zsetLimits)
+            let entry = KeyEntry.make(key: storeKey, word: word, type: .zset, lru: c.server.lruClock)
             if let old = c.lookupWrite(storeKey) {
                 c.db.replace(old, with: entry, keepTTL: false)
             } else {

@@ -50,9 +50,7 @@ enum HashCommands {
         case .found(_, let h): return h
         case .wrongType: return nil
         case .missing:
-            let h = HashValue()
-            c.addValue(key, h, type: .hash)
-            return h
+            return c.addValue(key, word: HashValue.emptyWord(packedCapacity: 0), as: HashValue.self)
         }
     }
 

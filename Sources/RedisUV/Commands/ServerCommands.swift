@@ -144,7 +144,7 @@ enum ServerCommands {
         let object = UnsafeRawPointer(Unmanaged.passUnretained(e).toOpaque())
         let allocation = Allocator.usableSize(object)
         let bucketShare = (table.bucketCount * MemoryLayout<KeyEntry?>.size + max(1, table.count) - 1) / max(1, table.count)
-        let value = (e.object as? KeyspaceValue)?.memoryUsage(samples: samples) ?? 0
+        let value = e.valueMemoryUsage(samples: samples)
         return allocation + bucketShare + value
     }
 

@@ -3,15 +3,10 @@ import Glibc
 #endif
 
 /// What SORT needs from the collections it sorts (lists, sets, sorted sets).
-protocol SortableCollection: KeyspaceValue {
+protocol SortableCollection {
     /// The elements in the type's own order: list order, set iteration order, sorted
     /// set ascending by score.
     func sortElements() -> [[UInt8]]
-}
-
-/// What SORT's `BY`/`GET pattern->field` needs from hashes.
-protocol HashFieldReadable: KeyspaceValue {
-    func fieldValue(_ field: UnsafeRawBufferPointer) -> [UInt8]?
 }
 
 /// SORT and SORT_RO (Redis's sortCommandGeneric in sort.c).
@@ -75,7 +70,9 @@ enum SortCommand {
         var elements: [[UInt8]] = []
         var type = ValueType.list
         if let entry {
-            guard [.list, .set, .zset].contains(entry.type), let value = entry.object as? SortableCollection else {
+            let collection: SortableCollection? = entry.type == .zset ? SortedSetValue(entry: entry)
+                : [.list, .set].contains(entry.type) ? entry.object as? SortableCollection : nil
+            guard let value = collection else {
                 c.addReplyErrorWrongType()
                 return
             }
@@ -207,8 +204,9 @@ enum SortCommand {
         return keyName.withUnsafeBytes { k -> [UInt8]? in
             guard let e = c.lookupRead(k) else { return nil }
             if let fieldStart {
-                guard e.type == .hash, let h = e.object as? HashFieldReadable else { return nil }
-                return Array(pattern[fieldStart...]).withUnsafeBytes { h.fieldValue($0) }
+                guard e.type == .hash else { return nil }
+                let h = HashValue(entry: e)
+                return Array(pattern[fieldStart...]).withUnsafeBytes { h.get($0).map { Array($0) } }
             }
             guard e.type == .string else { return nil }
             return Array(e.stringValue)
@@ -253,12 +251,6 @@ enum SortCommand {
     static func cString(_ b: [UInt8]) -> [UInt8] {
         if let z = b.firstIndex(of: 0) { return Array(b[..<z]) }
         return b
-    }
-}
-
-extension HashValue: HashFieldReadable {
-    func fieldValue(_ field: UnsafeRawBufferPointer) -> [UInt8]? {
-        get(field).map { Array($0) }
     }
 }
 

@@ -206,8 +206,8 @@ enum SortedSetCommands {
                     if incr { c.addReplyNull() } else { c.addReplyInt(0) }
                     return
                 }
-                zset = newSet(c, firstMemberLength: argv[scoreIdx + 1].count)
-                c.addValue(key, zset, type: .zset)
+                zset = c.addValue(key, word: newSetWord(c, firstMemberLength: argv[scoreIdx + 1].count),
+                                  as: SortedSetValue.self)
                 c.server.signalKeyAsReady(c.db, key)
             }
             let limits = c.server.config.zsetLimits
@@ -240,12 +240,12 @@ enum SortedSetCommands {
 
     /// The encoding ZADD gives a new key (Redis 7.0's zaddGenericCommand): skiplist when
     /// listpacks are disabled or the first member is already too long.
-    static func newSet(_ c: Client, firstMemberLength: Int) -> SortedSetValue {
+    static func newSetWord(_ c: Client, firstMemberLength: Int) -> UInt {
         let limits = c.server.config.zsetLimits
         if limits.maxEntries == 0 || limits.maxValue < firstMemberLength {
-            return SortedSetValue(skiplistWithCapacity: 0)
+            return SortedSetValue.emptyWord(skiplistCapacity: 0)
         }
-        return SortedSetValue()
+        return SortedSetValue.emptyWord()
     }
 
     // MARK: ZREM, ZCARD, ZSCORE, ZMSCORE, ZRANK
@@ -448,7 +448,9 @@ enum SortedSetCommands {
             }
             return
         }
-        let entry = KeyEntry.make(key: dst, object: value, type: .zset, lru: c.server.lruClock)
+        let count = value.count
+        // The result's word moves from its detached entry into the key's.
+        let entry = KeyEntry.make(key: dst, word: value.entry.takeSlotWord(), type: .zset, lru: c.server.lruClock)
         if let old = c.lookupWrite(dst) {
             c.db.replace(old, with: entry, keepTTL: false)
         } else {
@@ -457,7 +459,7 @@ enum SortedSetCommands {
         }
         c.server.signalModifiedKey(c.db, dst)
         c.noteWrite()
-        c.addReplyInt(value.count)
+        c.addReplyInt(count)
         c.server.notifyKeyspaceEvent(KeyspaceEventFlags.zset, event, dst, c.db.id)
     }
 
@@ -860,11 +862,12 @@ enum SortedSetCommands {
             }
         }
 
-        /// The object, to spot the same key given twice.
+        /// The value's owner (the entry of a sorted set, the object of a set), to spot
+        /// the same key given twice.
         var identity: ObjectIdentifier? {
             switch subject {
             case .none: return nil
-            case .zset(let z): return ObjectIdentifier(z)
+            case .zset(let z): return ObjectIdentifier(z.entry)
             case .set(let s): return ObjectIdentifier(s)
             }
         }
@@ -923,7 +926,7 @@ enum SortedSetCommands {
             if let e = c.lookupRead(argv[j]) {
                 switch e.type {
                 case .zset:
-                    src.append(Operand(subject: .zset(unsafeDowncast(e.object!, to: SortedSetValue.self))))
+                    src.append(Operand(subject: .zset(SortedSetValue(entry: e))))
                 case .set:
                     src.append(Operand(subject: .set(unsafeDowncast(e.object!, to: SetValue.self))))
                 default:

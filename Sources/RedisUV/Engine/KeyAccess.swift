@@ -82,6 +82,35 @@ extension Client {
         return .found(e, unsafeDowncast(object, to: T.self))
     }
 
+    /// `lookupValue` for a slot-stored type (hash, sorted set): a view of the entry's word
+    /// (`type` is `T.valueType`, spelled out as for the object-held types).
+    @inline(__always)
+    func lookupValue<T: SlotStoredValue>(_ key: UnsafeRawBufferPointer, _ type: ValueType, as: T.Type,
+                                         write: Bool) -> TypedLookup<T> {
+        guard let e = write ? lookupWrite(key) : lookupRead(key) else { return .missing }
+        guard e.type == T.valueType else {
+            addReplyErrorWrongType()
+            return .wrongType
+        }
+        return .found(e, T(entry: e))
+    }
+
+    /// Stores a slot-stored value under `key` (absent): its word moves into a new entry
+    /// (leaving `value`'s detached entry empty); returns the view of the stored value.
+    @discardableResult
+    func addValue<T: SlotStoredValue>(_ key: UnsafeRawBufferPointer, _ value: T) -> T {
+        addValue(key, word: value.entry.takeSlotWord(), as: T.self)
+    }
+
+    /// Stores a new slot-stored value given by its word (now owned by the new entry) under
+    /// `key` (absent); returns the view of the stored value.
+    @discardableResult
+    func addValue<T: SlotStoredValue>(_ key: UnsafeRawBufferPointer, word: UInt, as: T.Type) -> T {
+        let e = KeyEntry.make(key: key, word: word, type: T.valueType, lru: server.lruClock)
+        db.add(e)
+        return T(entry: e)
+    }
+
     /// Stores a new collection under `key` (absent): one KeyEntry whose object is `value`.
     @discardableResult
     func addValue(_ key: UnsafeRawBufferPointer, _ value: KeyspaceValue, type: ValueType) -> KeyEntry {

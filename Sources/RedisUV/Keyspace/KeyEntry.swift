@@ -19,6 +19,66 @@ enum ValueType: UInt8 {
     }
 }
 
+/// A value type whose whole state is one word kept in its KeyEntry's 8-byte slot after the
+/// key, instead of a separate value object (saves the object's 32-byte malloc chunk per
+/// key). The word is owned by the entry: the entry's deinit calls `destroy`, RENAME moves
+/// it (`takeSlotWord`), COPY calls `duplicate`. The Swift type is a struct viewing an
+/// entry (`entry`, retained: the value stays valid while a view exists, even if its key
+/// is deleted meanwhile, as with an object reference); its methods read and replace the
+/// word through `entry.slotWord`.
+///
+/// A type opts in by conforming and adding its case to `ValueType.slotStored`; it then
+/// has no `object` (KeyEntry.object is nil for it) and is looked up with the
+/// `lookupValue`/`addValue` overloads for slot-stored values (Engine/KeyAccess.swift).
+/// A value built before its key exists (Z*STORE results, tests) lives in a detached
+/// entry (empty key, in no database: `init(detachedWord:)`), freed like any entry when
+/// dropped; `Client.addValue` moves its word under the key.
+protocol SlotStoredValue {
+    static var valueType: ValueType { get }
+    /// The entry whose slot holds the word.
+    var entry: KeyEntry { get }
+    /// A view of the value held by `entry` (whose type is `valueType`).
+    init(entry: KeyEntry)
+    /// Frees everything `word` owns (never called with 0).
+    static func destroy(_ word: UInt)
+    /// An independent deep copy, for COPY (Redis's hashTypeDup, zsetDup).
+    static func duplicate(_ word: UInt) -> UInt
+    /// OBJECT ENCODING's answer, as Redis would have chosen for the same contents.
+    static func encodingName(_ word: UInt) -> String
+    /// MEMORY USAGE's share of the value (its allocations; at most `samples` elements
+    /// measured, 0 = all, extrapolated as Redis's objectComputeSize).
+    static func memoryUsage(_ word: UInt, samples: Int) -> Int
+}
+
+extension SlotStoredValue {
+    /// A value under no key yet: `word` is owned by a new detached entry.
+    init(detachedWord word: UInt) {
+        let e = KeyEntry.make(key: UnsafeRawBufferPointer(start: nil, count: 0),
+                              value: UnsafeRawBufferPointer(start: nil, count: 0), type: Self.valueType, lru: 0)
+        e.slotWord = word
+        self.init(entry: e)
+    }
+
+    var encodingName: String { Self.encodingName(entry.slotWord) }
+
+    func memoryUsage(samples: Int) -> Int { Self.memoryUsage(entry.slotWord, samples: samples) }
+
+    /// An independent copy, detached (under no key).
+    func duplicate() -> Self { Self(detachedWord: Self.duplicate(entry.slotWord)) }
+}
+
+extension ValueType {
+    /// The slot-stored implementation of this type, or nil when the entry holds an
+    /// object (or, for strings, the bytes). The one place a type opts in.
+    @inline(__always) var slotStored: SlotStoredValue.Type? {
+        switch self {
+        case .hash: return HashValue.self
+        case .zset: return SortedSetValue.self
+        case .string, .list, .set, .stream: return nil
+        }
+    }
+}
+
 /// How a string value is encoded, as OBJECT ENCODING reports it. The bytes are always the
 /// same (decimal text for "int"); the tag only mirrors what Redis would have chosen.
 enum StringEncoding: UInt8 {
@@ -55,7 +115,8 @@ struct KeyEntryHeader {
 
 /// One key and, for strings, its value, in a single heap block:
 /// `[object header][KeyEntryHeader][key bytes][value bytes]`, or for the other types
-/// `[object header][KeyEntryHeader][key bytes][value object reference (8 bytes)]`.
+/// `[object header][KeyEntryHeader][key bytes][8-byte slot]`, the slot holding either
+/// the value's own word (hashes, sorted sets: `SlotStoredValue`) or a value object reference.
 /// One allocation per string key is what keeps bytes-per-key near Redis's
 /// (dictEntry + sds key + embstr robj).
 final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
@@ -93,32 +154,63 @@ final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
 
     static let objectSlotSize = MemoryLayout<UInt>.size
 
-    /// The value of non-string types (lists, hashes, ...), held with a +1 reference in
-    /// the slot after the key; nil for strings. The type of an entry never changes.
+    /// A new entry for a slot-stored value (see `SlotStoredValue`): the entry owns `word`
+    /// from now on and frees it with itself.
+    static func make(key: UnsafeRawBufferPointer, word: UInt, type: ValueType, lru: UInt32) -> KeyEntry {
+        precondition(type.slotStored != nil)
+        let entry = make(key: key, value: UnsafeRawBufferPointer(start: nil, count: 0), type: type, lru: lru)
+        entry.slotWord = word
+        return entry
+    }
+
+    /// The 8 bytes after the key: for hashes and sorted sets the value's own word, for the
+    /// other non-string types a +1 reference to the value object. Not aligned (it follows
+    /// the key bytes), hence the unaligned loads; its address is fixed for the entry's life.
+    @inline(__always) var valueSlot: UnsafeMutableRawPointer { elements + Int(header.keyLength) }
+
+    /// The raw slot word of a non-string entry, without any ownership change: slot-stored
+    /// values read and replace their word through this.
+    var slotWord: UInt {
+        @inline(__always) get { valueSlot.loadUnaligned(as: UInt.self) }
+        @inline(__always) set { valueSlot.storeBytes(of: newValue, as: UInt.self) }
+    }
+
+    /// Moves the word out of a slot-stored entry (RENAME, storing a detached value under a
+    /// key): the slot is left 0, so this entry's deinit frees nothing.
+    func takeSlotWord() -> UInt {
+        let word = slotWord
+        slotWord = 0
+        return word
+    }
+
+    /// The value of object-held types (lists, sets, streams), held with a +1 reference in
+    /// the slot after the key; nil for strings and slot-stored types (hashes, sorted sets).
+    /// The type of an entry never changes.
     var object: AnyObject? {
         @inline(__always) get {
-            if type == .string { return nil }
-            let raw = (elements + Int(header.keyLength)).loadUnaligned(as: UInt.self)
-            guard let p = UnsafeRawPointer(bitPattern: raw) else { return nil }
+            if type == .string || type.slotStored != nil { return nil }
+            guard let p = UnsafeRawPointer(bitPattern: slotWord) else { return nil }
             return Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue()
         }
         set {
-            if type == .string {
-                precondition(newValue == nil, "a string entry has no value object")
+            if type == .string || type.slotStored != nil {
+                precondition(newValue == nil, "a string or slot-stored entry has no value object")
                 return
             }
-            let slot = elements + Int(header.keyLength)
-            let old = slot.loadUnaligned(as: UInt.self)
-            let new = newValue.map { UInt(bitPattern: Unmanaged<AnyObject>.passRetained($0).toOpaque()) } ?? 0
-            slot.storeBytes(of: new, as: UInt.self)
+            let old = slotWord
+            slotWord = newValue.map { UInt(bitPattern: Unmanaged<AnyObject>.passRetained($0).toOpaque()) } ?? 0
             if let p = UnsafeRawPointer(bitPattern: old) { Unmanaged<AnyObject>.fromOpaque(p).release() }
         }
     }
 
     deinit {
-        if type != .string {
-            let raw = (elements + Int(header.keyLength)).loadUnaligned(as: UInt.self)
-            if let p = UnsafeRawPointer(bitPattern: raw) { Unmanaged<AnyObject>.fromOpaque(p).release() }
+        if type == .string { return }
+        let word = slotWord
+        if word == 0 { return }
+        if let stored = type.slotStored {
+            stored.destroy(word)
+        } else if let p = UnsafeRawPointer(bitPattern: word) {
+            Unmanaged<AnyObject>.fromOpaque(p).release()
         }
     }
 

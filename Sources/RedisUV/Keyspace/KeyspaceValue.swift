@@ -1,5 +1,6 @@
 /// What every non-string value type (list, set, sorted set, hash, stream) provides to the
-/// type-independent keyspace commands. Such values live in `KeyEntry.object`.
+/// type-independent keyspace commands. Such values live in `KeyEntry.object`; hashes and
+/// sorted sets instead keep one word in the entry itself (`SlotStoredValue`).
 protocol KeyspaceValue: AnyObject {
     /// OBJECT ENCODING's answer: "listpack", "quicklist", "intset", "hashtable",
     /// "skiplist" or "stream", as Redis would have chosen for the same contents.
@@ -42,21 +43,36 @@ extension KeyEntry {
     /// ("unknown" for a value without one, as Redis's strEncoding).
     var encodingName: String {
         if type == .string { return String(describing: encoding.name) }
+        if let stored = type.slotStored { return stored.encodingName(slotWord) }
         return (object as? KeyspaceValue)?.encodingName ?? "unknown"
     }
 
-    /// The same value object under another name (RENAME): Redis moves the robj, so the
-    /// type, encoding, sharing and access clock all go with it.
+    /// MEMORY USAGE's share of a non-string value (0 for strings, whose bytes are in the entry).
+    func valueMemoryUsage(samples: Int) -> Int {
+        if let stored = type.slotStored { return stored.memoryUsage(slotWord, samples: samples) }
+        return (object as? KeyspaceValue)?.memoryUsage(samples: samples) ?? 0
+    }
+
+    /// The same value under another name (RENAME): Redis moves the robj, so the type,
+    /// encoding, sharing and access clock all go with it. A slot-stored value's word moves
+    /// (this entry is left empty, freeing nothing); an object is shared.
     func renamed(to key: UnsafeRawBufferPointer) -> KeyEntry {
         let e = KeyEntry.make(key: key, value: stringValue, type: type, encoding: encoding, lru: lru)
         e.header.meta = header.meta
-        e.object = object
+        if type.slotStored != nil {
+            e.slotWord = takeSlotWord()
+        } else {
+            e.object = object
+        }
         return e
     }
 
     /// An independent copy of the value under `key` (COPY), stamped with `lru` as a new
     /// object; nil when the value type cannot be duplicated (Redis: "unknown type object").
     func duplicated(as key: UnsafeRawBufferPointer, lru: UInt32) -> KeyEntry? {
+        if let stored = type.slotStored {
+            return KeyEntry.make(key: key, word: stored.duplicate(slotWord), type: type, lru: lru)
+        }
         if let object = object {
             guard let value = object as? KeyspaceValue else { return nil }
             return KeyEntry.make(key: key, object: value.duplicate(), type: type, lru: lru)

@@ -110,10 +110,10 @@ enum RDBObjects {
         case .list: return version < 10 ? RDB.typeListQuicklist : RDB.typeListQuicklist2
         case .set: return (e.object as! SetValue).encoding == .intset ? RDB.typeSetIntset : RDB.typeSet
         case .zset:
-            if (e.object as! SortedSetValue).isPacked { return version < 10 ? RDB.typeZsetZiplist : RDB.typeZsetListpack }
+            if SortedSetValue(entry: e).isPacked { return version < 10 ? RDB.typeZsetZiplist : RDB.typeZsetListpack }
             return RDB.typeZset2
         case .hash:
-            if !(e.object as! HashValue).isTable { return version < 10 ? RDB.typeHashZiplist : RDB.typeHashListpack }
+            if !HashValue(entry: e).isTable { return version < 10 ? RDB.typeHashZiplist : RDB.typeHashListpack }
             return RDB.typeHash
         case .stream:
             return version < 10 ? RDB.typeStreamListpacks : RDB.typeStreamListpacks2
@@ -160,7 +160,7 @@ enum RDBObjects {
                 }
             }
         case .zset:
-            let z = e.object as! SortedSetValue
+            let z = SortedSetValue(entry: e)
             if z.isPacked {
                 if version < 10 {
                     writeZiplist(count: z.count * 2, to: w) { emit in
@@ -186,7 +186,7 @@ enum RDBObjects {
                 }
             }
         case .hash:
-            let h = e.object as! HashValue
+            let h = HashValue(entry: e)
             if !h.isTable {
                 let n = h.count
                 let body: ((UnsafeRawBufferPointer) -> Void) -> Void = { emit in
@@ -401,7 +401,7 @@ enum RDBObjects {
         case RDB.typeZsetZiplist, RDB.typeZsetListpack:
             var elements: [(member: [UInt8], score: Double)] = []
             let at = r.pos
-            var built: SortedSetValue? = nil
+            var built: UInt? = nil  // a packed set's word
             try r.withString { blob throws in
                 if type == RDB.typeZsetListpack {
                     built = try packedZsetFromListpack(blob, at: at, limits: limits, r: r)
@@ -424,12 +424,14 @@ enum RDBObjects {
                 }
                 if pending != nil { throw r.error("Zset listpack with an odd number of elements", at: at) }
             }
-            if let built { return KeyEntry.make(key: key, object: built, type: .zset, lru: lru) }
+            if let built { return KeyEntry.make(key: key, word: built, type: .zset, lru: lru) }
             // Packed on disk: only the entry count can make it a skiplist (as Redis 7.0).
             return try buildZset(elements, key: key, limits: limits, lru: lru, r: r, at: at, packedOnDisk: true)
         case RDB.typeHash:
             let n = try r.count(minimumItemBytes: 2, "hash")
-            let h = HashValue()
+            // Built in place in the key's entry (freed with it if the load fails).
+            let e = KeyEntry.make(key: key, word: HashValue.emptyWord(packedCapacity: 0), type: .hash, lru: lru)
+            let h = HashValue(entry: e)
             for _ in 0..<n {
                 let at = r.pos
                 let f = try r.stringArray()
@@ -438,9 +440,10 @@ enum RDBObjects {
                 }
                 if !created { throw r.error("Duplicate hash fields detected", at: at) }
             }
-            return n == 0 ? nil : KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
+            return n == 0 ? nil : e
         case RDB.typeHashZipmap, RDB.typeHashZiplist, RDB.typeHashListpack:
-            var h = HashValue()
+            let e = KeyEntry.make(key: key, word: HashValue.emptyWord(packedCapacity: 0), type: .hash, lru: lru)
+            let h = HashValue(entry: e)
             // A ziplist/listpack hash stays packed whatever its value lengths: Redis 7.0
             // converts it only past hash-max-listpack-entries (a zipmap also by length).
             var hashLimits = limits.hash
@@ -472,7 +475,7 @@ enum RDBObjects {
                 } else {
                     try PackedFormats.forEachZiplist(blob, at: at, measure)
                 }
-                h = HashValue(packedCapacity: size)
+                h.reservePacked(capacity: size)
                 // The field waits as an element: its bytes stay in the blob (an integer
                 // is formatted when its value arrives), no copy per field.
                 var pending: PackedElement? = nil
@@ -492,18 +495,19 @@ enum RDBObjects {
                 if pending != nil { throw r.error("Hash listpack with an odd number of elements", at: at) }
                 h.shrinkToFit()
             }
-            return n == 0 ? nil : KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
+            return n == 0 ? nil : e
         case RDB.typeHashMetadataPreGA, RDB.typeHashListpackExPreGA, RDB.typeHashMetadata, RDB.typeHashListpackEx:
             let loaded = try RDBHashFieldExpiry.load(type: type, from: r, nowMs: wallClockMs(), at: start)
             r.hashFieldsExpired += loaded.expired
             r.hashFieldTTLsDiscarded += loaded.ttlsDiscarded
             if loaded.pairs.isEmpty { return nil }
-            let h = HashValue()
+            let e = KeyEntry.make(key: key, word: HashValue.emptyWord(packedCapacity: 0), type: .hash, lru: lru)
+            let h = HashValue(entry: e)
             for (f, v) in loaded.pairs {
                 let created = f.withUnsafeBytes { fb in v.withUnsafeBytes { vb in h.set(fb, vb, limits: limits.hash) } }
                 if !created { throw r.error("Duplicate hash fields detected", at: start) }
             }
-            return KeyEntry.make(key: key, object: h, type: .hash, lru: lru)
+            return e
         case RDB.typeStreamListpacks, RDB.typeStreamListpacks2, RDB.typeStreamListpacks3:
             // Kept even when empty (Redis never skips an empty stream).
             let s = try loadStream(type: type, from: r, at: start)
@@ -520,7 +524,7 @@ enum RDBObjects {
     /// packed value in one allocation without copying members aside; nil (nothing
     /// thrown) when the blob is valid but not of that shape, and the general path runs.
     private static func packedZsetFromListpack(_ blob: UnsafeRawBufferPointer, at: Int, limits: RDBLoadLimits,
-                                               r: RDBReader) throws -> SortedSetValue? {
+                                               r: RDBReader) throws -> UInt? {
         var pairs = r.takeZsetScratch()
         defer { r.returnZsetScratch(pairs) }
         var pending: UnsafeRawBufferPointer? = nil
@@ -554,7 +558,7 @@ enum RDBObjects {
             return false
         }
         if duplicate { throw r.error("Duplicate zset fields detected", at: at) }
-        return SortedSetValue.buildPacked(count: n) { emit in
+        return SortedSetValue.buildPackedWord(count: n) { emit in
             for p in pairs { emit(p.0, p.1) }
         }
     }
@@ -578,7 +582,6 @@ enum RDBObjects {
         }
         var zl = limits.zset
         if packedOnDisk { zl.maxValue = Int.max }
-        let z = SortedSetValue.build(elements, limits: zl)
-        return KeyEntry.make(key: key, object: z, type: .zset, lru: lru)
+        return KeyEntry.make(key: key, word: SortedSetValue.buildWord(elements, limits: zl), type: .zset, lru: lru)
     }
 }

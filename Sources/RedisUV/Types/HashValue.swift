@@ -25,25 +25,42 @@ struct HashLimits {
 /// - "hashtable": past either threshold the pairs move into a chained hash table keyed by
 ///   the field bytes (`FieldTable`). Like Redis, a hash never converts back.
 ///
-/// The object itself holds a single word, so it costs one minimal heap block: `storage`
-/// points either at the packed block (bit 0 clear) or, tagged with bit 0, at a
-/// `FieldTable` struct allocated on its own.
-final class HashValue: KeyspaceValue {
-    private var storage: UnsafeMutableRawPointer
+/// The whole state is a single word kept in the key's entry (`SlotStoredValue`), so a
+/// hash key costs its entry plus its data: the word points either at the packed block
+/// (bit 0 clear) or, tagged with bit 0, at a `FieldTable` struct allocated on its own.
+/// This struct is a view of that word; `storage` reads and replaces it in the entry.
+struct HashValue: SlotStoredValue {
+    static var valueType: ValueType { .hash }
 
-    /// An empty hash in the listpack encoding (Redis's createHashObject).
+    let entry: KeyEntry
+
+    init(entry: KeyEntry) {
+        self.entry = entry
+    }
+
+    /// An empty hash in the listpack encoding (Redis's createHashObject), under no key yet.
     init() {
-        storage = PackedPairs.create(capacity: 0)
+        self.init(detachedWord: HashValue.emptyWord(packedCapacity: 0))
     }
 
-    private init(storage: UnsafeMutableRawPointer) {
-        self.storage = storage
-    }
-
-    /// An empty listpack-encoded hash with room for `capacity` item bytes, for bulk
-    /// construction (RDB load): `set` then appends without growing the block pair by
+    /// An empty listpack-encoded hash with room for `capacity` item bytes, under no key
+    /// yet, for bulk construction: `set` then appends without growing the block pair by
     /// pair; `shrinkToFit` gives back what was not used.
     init(packedCapacity capacity: Int) {
+        self.init(detachedWord: HashValue.emptyWord(packedCapacity: capacity))
+    }
+
+    /// The word of an empty listpack-encoded hash with room for `capacity` item bytes
+    /// (for `KeyEntry.make(key:word:type:lru:)`).
+    static func emptyWord(packedCapacity capacity: Int) -> UInt {
+        UInt(bitPattern: PackedPairs.create(capacity: max(0, capacity)))
+    }
+
+    /// Replaces this empty listpack with one of room for `capacity` item bytes (RDB load,
+    /// once the pairs' size is known).
+    func reservePacked(capacity: Int) {
+        precondition(!isTable && count == 0)
+        free(storage)
         storage = PackedPairs.create(capacity: max(0, capacity))
     }
 
@@ -56,46 +73,54 @@ final class HashValue: KeyspaceValue {
         storage = p.block
     }
 
-    deinit {
-        if isTable {
-            table.pointee.destroy()
-            table.deinitialize(count: 1)
-            table.deallocate()
-        } else {
-            free(storage)
-        }
+    /// The packed block or the tagged table pointer, in the entry's slot.
+    @inline(__always) private var storage: UnsafeMutableRawPointer {
+        get { UnsafeMutableRawPointer(bitPattern: entry.slotWord).unsafelyUnwrapped }
+        nonmutating set { entry.slotWord = UInt(bitPattern: newValue) }
     }
 
     @inline(__always) var isTable: Bool { UInt(bitPattern: storage) & 1 != 0 }
 
-    @inline(__always) private var table: UnsafeMutablePointer<FieldTable> {
-        UnsafeMutablePointer(bitPattern: UInt(bitPattern: storage) & ~1)!
-    }
+    @inline(__always) private var table: UnsafeMutablePointer<FieldTable> { HashValue.table(entry.slotWord) }
 
     @inline(__always) private var packed: PackedPairs { PackedPairs(block: storage) }
 
-    // MARK: KeyspaceValue
+    @inline(__always) private static func table(_ word: UInt) -> UnsafeMutablePointer<FieldTable> {
+        UnsafeMutablePointer(bitPattern: word & ~1).unsafelyUnwrapped
+    }
 
-    var encodingName: String { isTable ? "hashtable" : "listpack" }
+    // MARK: SlotStoredValue
+
+    static func destroy(_ word: UInt) {
+        if word & 1 != 0 {
+            let t = table(word)
+            t.pointee.destroy()
+            t.deinitialize(count: 1)
+            t.deallocate()
+        } else {
+            free(UnsafeMutableRawPointer(bitPattern: word))
+        }
+    }
+
+    static func encodingName(_ word: UInt) -> String { word & 1 != 0 ? "hashtable" : "listpack" }
 
     /// Redis's hashTypeDup: same pairs, same encoding.
-    func duplicate() -> KeyspaceValue {
-        if isTable {
+    static func duplicate(_ word: UInt) -> UInt {
+        if word & 1 != 0 {
             let copy = UnsafeMutablePointer<FieldTable>.allocate(capacity: 1)
-            copy.initialize(to: table.pointee.duplicate())
-            return HashValue(storage: UnsafeMutableRawPointer(copy) + 1)
+            copy.initialize(to: table(word).pointee.duplicate())
+            return UInt(bitPattern: copy) | 1
         }
-        return HashValue(storage: packed.duplicate())
+        return UInt(bitPattern: PackedPairs(block: UnsafeMutableRawPointer(bitPattern: word).unsafelyUnwrapped).duplicate())
     }
 
     /// Our allocations, sampled the way Redis's objectComputeSize does for a hash: the
     /// whole block when packed; for a table, its bucket array plus the average size of
     /// the first `samples` pairs times their number.
-    func memoryUsage(samples: Int) -> Int {
-        let object = Allocator.usableSize(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()))
-        if !isTable { return object + Allocator.usableSize(storage) }
-        let t = table.pointee
-        var size = object + MemoryLayout<FieldTable>.size + t.bucketCount * MemoryLayout<UnsafeMutableRawPointer?>.size
+    static func memoryUsage(_ word: UInt, samples: Int) -> Int {
+        if word & 1 == 0 { return Allocator.usableSize(UnsafeRawPointer(bitPattern: word).unsafelyUnwrapped) }
+        let t = table(word).pointee
+        var size = MemoryLayout<FieldTable>.size + t.bucketCount * MemoryLayout<UnsafeMutableRawPointer?>.size
         var seen = 0
         var bytes = 0
         t.forEachEntry { entry in

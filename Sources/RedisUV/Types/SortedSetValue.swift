@@ -13,28 +13,40 @@ import Glibc
 /// A packed set becomes a skiplist when an insert would exceed the limits and never goes
 /// back; only results built whole (Z*STORE, GEO STORE) get the encoding their final size
 /// calls for (Redis's zsetConvertToListpackIfNeeded).
-final class SortedSetValue: KeyspaceValue {
-    /// The packed block (low bit clear) or the skiplist's state block (low bit set). One
-    /// word keeps this object at 24 bytes (one 32-byte malloc chunk): with 100k small sets
-    /// a second field alone would cost ~6% of the memory per set.
-    private var storage: UInt
+///
+/// The whole state is one word kept in the key's entry (`SlotStoredValue`): the packed
+/// block (low bit clear) or the skiplist's state block (low bit set). This struct is a
+/// view of that word; `storage` reads and replaces it in the entry.
+struct SortedSetValue: SlotStoredValue {
+    static var valueType: ValueType { .zset }
 
-    /// An empty set in the packed encoding.
+    let entry: KeyEntry
+
+    init(entry: KeyEntry) {
+        self.entry = entry
+    }
+
+    /// An empty set in the packed encoding, under no key yet.
     init() {
-        storage = UInt(bitPattern: Packed.create())
+        self.init(detachedWord: SortedSetValue.emptyWord())
     }
 
-    /// An empty set in the skiplist encoding, its hash table sized for `capacity` members.
+    /// An empty set in the skiplist encoding, its hash table sized for `capacity`
+    /// members, under no key yet.
     init(skiplistWithCapacity capacity: Int) {
-        storage = UInt(bitPattern: ZSkiplist.create(capacity: capacity).state) | 1
+        self.init(detachedWord: SortedSetValue.emptyWord(skiplistCapacity: capacity))
     }
 
-    private init(storage: UInt) {
-        self.storage = storage
+    /// The word of an empty set: packed, or a skiplist sized for `skiplistCapacity`
+    /// members (for `KeyEntry.make(key:word:type:lru:)`).
+    static func emptyWord(skiplistCapacity: Int? = nil) -> UInt {
+        if let capacity = skiplistCapacity { return UInt(bitPattern: ZSkiplist.create(capacity: capacity).state) | 1 }
+        return UInt(bitPattern: Packed.create())
     }
 
-    deinit {
-        if isPacked { free(packedBase) } else { skiplist.destroy() }
+    @inline(__always) private var storage: UInt {
+        get { entry.slotWord }
+        nonmutating set { entry.slotWord = newValue }
     }
 
     @inline(__always) var isPacked: Bool { storage & 1 == 0 }
@@ -44,25 +56,32 @@ final class SortedSetValue: KeyspaceValue {
     }
 
     /// The skiplist encoding's structure (only when !isPacked).
-    @inline(__always) var skiplist: ZSkiplist {
-        ZSkiplist(state: UnsafeMutablePointer(bitPattern: storage & ~1).unsafelyUnwrapped)
+    @inline(__always) var skiplist: ZSkiplist { SortedSetValue.skiplist(storage) }
+
+    @inline(__always) private static func skiplist(_ word: UInt) -> ZSkiplist {
+        ZSkiplist(state: UnsafeMutablePointer(bitPattern: word & ~1).unsafelyUnwrapped)
     }
 
     var count: Int { isPacked ? Packed.count(packedBase) : skiplist.length }
 
-    // MARK: KeyspaceValue
+    // MARK: SlotStoredValue
 
-    var encodingName: String { isPacked ? "listpack" : "skiplist" }
+    static func destroy(_ word: UInt) {
+        if word & 1 == 0 { free(UnsafeMutableRawPointer(bitPattern: word)) } else { skiplist(word).destroy() }
+    }
+
+    static func encodingName(_ word: UInt) -> String { word & 1 == 0 ? "listpack" : "skiplist" }
 
     /// zsetDup: a copy in the same encoding.
-    func duplicate() -> KeyspaceValue {
-        if isPacked {
-            let n = Packed.used(packedBase)
+    static func duplicate(_ word: UInt) -> UInt {
+        if word & 1 == 0 {
+            let base = UnsafeMutableRawPointer(bitPattern: word).unsafelyUnwrapped
+            let n = Packed.used(base)
             let copy = malloc(n)!
-            copy.copyMemory(from: packedBase, byteCount: n)
-            return SortedSetValue(storage: UInt(bitPattern: copy))
+            copy.copyMemory(from: base, byteCount: n)
+            return UInt(bitPattern: copy)
         }
-        let src = skiplist
+        let src = skiplist(word)
         let dst = ZSkiplist.create(capacity: src.length)
         // From the greatest down, so every insert stops at the head (as zsetDup does).
         var node = src.tail
@@ -70,16 +89,15 @@ final class SortedSetValue: KeyspaceValue {
             _ = dst.insert(score: ZNode.score(n), member: ZNode.member(n))
             node = ZNode.backward(n)
         }
-        return SortedSetValue(storage: UInt(bitPattern: dst.state) | 1)
+        return UInt(bitPattern: dst.state) | 1
     }
 
-    /// MEMORY USAGE: this object, plus the packed block, or the skiplist's state, buckets
-    /// and nodes (the first `samples` nodes extrapolated, as objectComputeSize does).
-    func memoryUsage(samples: Int) -> Int {
-        var total = 32
-        if isPacked { return total + Allocator.usableSize(packedBase) }
-        let sl = skiplist
-        total += Allocator.usableSize(sl.state) + Allocator.usableSize(sl.state.pointee.buckets)
+    /// MEMORY USAGE: the packed block, or the skiplist's state, buckets and nodes (the
+    /// first `samples` nodes extrapolated, as objectComputeSize does).
+    static func memoryUsage(_ word: UInt, samples: Int) -> Int {
+        if word & 1 == 0 { return Allocator.usableSize(UnsafeRawPointer(bitPattern: word).unsafelyUnwrapped) }
+        let sl = skiplist(word)
+        var total = Allocator.usableSize(sl.state) + Allocator.usableSize(sl.state.pointee.buckets)
         total += Allocator.usableSize(sl.state.pointee.header)
         var node = ZNode.forward(sl.state.pointee.header, 0)
         var sampled = 0, bytes = 0
@@ -361,6 +379,11 @@ final class SortedSetValue: KeyspaceValue {
     /// A set holding `elements` (members unique) in the encoding Redis ends up with for a
     /// result built whole: listpack when within `limits`, else skiplist.
     static func build(_ elements: [(member: [UInt8], score: Double)], limits: ZsetLimits) -> SortedSetValue {
+        SortedSetValue(detachedWord: buildWord(elements, limits: limits))
+    }
+
+    /// `build`'s word, for an entry made directly with it (RDB load).
+    static func buildWord(_ elements: [(member: [UInt8], score: Double)], limits: ZsetLimits) -> UInt {
         var maxLength = 0, total = 0
         for e in elements {
             maxLength = max(maxLength, e.member.count)
@@ -371,14 +394,14 @@ final class SortedSetValue: KeyspaceValue {
             return a.member.withUnsafeBytes { x in b.member.withUnsafeBytes { y in compareBytes(x, y) < 0 } }
         }
         if elements.count <= limits.maxEntries && maxLength <= limits.maxValue && total < Packed.maxBytes {
-            return SortedSetValue(storage: UInt(bitPattern: Packed.build(sorted)))
+            return UInt(bitPattern: Packed.build(sorted))
         }
         let sl = ZSkiplist.create(capacity: elements.count)
         // From the greatest down, so every insert stops at the head.
         for e in sorted.reversed() {
             e.member.withUnsafeBytes { _ = sl.insert(score: e.score, member: $0) }
         }
-        return SortedSetValue(storage: UInt(bitPattern: sl.state) | 1)
+        return UInt(bitPattern: sl.state) | 1
     }
 
     /// Bulk construction (RDB load of a listpack zset): the packed encoding in one
@@ -386,6 +409,11 @@ final class SortedSetValue: KeyspaceValue {
     /// and without repeats. The caller has checked order, uniqueness and the limits;
     /// `build` is the general path (any order, either encoding).
     static func buildPacked(count: Int, _ each: ((UnsafeRawBufferPointer, Double) -> Void) -> Void) -> SortedSetValue {
+        SortedSetValue(detachedWord: buildPackedWord(count: count, each))
+    }
+
+    /// `buildPacked`'s word, for an entry made directly with it (RDB load).
+    static func buildPackedWord(count: Int, _ each: ((UnsafeRawBufferPointer, Double) -> Void) -> Void) -> UInt {
         var size = Packed.headerSize
         each { m, score in size += Packed.entrySize(member: m.count, score: score) }
         let b = malloc(size)!
@@ -393,7 +421,7 @@ final class SortedSetValue: KeyspaceValue {
         each { m, score in off += Packed.writeEntry(b + off, member: m, score: score) }
         precondition(off == size)
         Packed.setHeader(b, used: size, count: count)
-        return SortedSetValue(storage: UInt(bitPattern: b))
+        return UInt(bitPattern: b)
     }
 
     // MARK: ZSCAN
