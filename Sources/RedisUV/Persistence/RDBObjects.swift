@@ -450,9 +450,19 @@ enum RDBObjects {
             if type != RDB.typeHashZipmap { hashLimits.maxValue = Int.max }
             var n = 0
             let at = r.pos
+            // Duplicates are found by comparing field hashes; only when two agree does
+            // `set` scan the fields' bytes (a memcmp per earlier field was most of the load).
+            var seen = r.takeFieldHashScratch()
+            defer { r.returnFieldHashScratch(seen) }
             try r.withString { blob throws in
                 func add(_ f: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer) throws {
-                    if !h.set(f, v, limits: hashLimits) { throw r.error("Duplicate hash fields detected", at: at) }
+                    let hv = hashKeyBytes(f.baseAddress, f.count, seed: 0)
+                    if !seen.contains(hv) {
+                        seen.append(hv)
+                        h.appendNew(f, v, limits: hashLimits)
+                    } else if !h.set(f, v, limits: hashLimits) {
+                        throw r.error("Duplicate hash fields detected", at: at)
+                    }
                     n += 1
                 }
                 if type == RDB.typeHashZipmap {

@@ -192,6 +192,18 @@ final class RDBReader {
 
     func returnZsetScratch(_ a: [(UnsafeRawBufferPointer, Double)]) { zsetScratch = a }
 
+    /// Field hashes of the packed hash being loaded (its duplicate check), reused.
+    private var fieldHashScratch: [UInt64] = []
+
+    func takeFieldHashScratch() -> [UInt64] {
+        var a: [UInt64] = []
+        swap(&a, &fieldHashScratch)
+        a.removeAll(keepingCapacity: true)
+        return a
+    }
+
+    func returnFieldHashScratch(_ a: [UInt64]) { fieldHashScratch = a }
+
     private var keyBuffer: UnsafeMutableRawPointer? = nil
     private var keyCapacity = 0
 

@@ -210,6 +210,19 @@ struct HashValue: SlotStoredValue {
         return table.pointee.set(field, value)
     }
 
+    /// `set` for a field the caller knows is absent (bulk loading, which checks for
+    /// duplicates itself): a listpack appends without scanning for the field.
+    func appendNew(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, limits: HashLimits) {
+        if !isTable && field.count <= limits.maxValue && value.count <= limits.maxValue
+            && packed.used + field.count + value.count <= listpackMaxSafetySize && packed.count < limits.maxEntries {
+            var p = packed
+            p.append(field, value)
+            storage = p.block
+            return
+        }
+        set(field, value, limits: limits)
+    }
+
     /// Removes `field`; true when it was there. The caller deletes the key when the
     /// hash becomes empty.
     @discardableResult
@@ -483,6 +496,12 @@ struct PackedPairs {
             if newSize < oldSize { trim() }
             return false
         }
+        append(field, value)
+        return true
+    }
+
+    /// Appends a pair whose field is not in the block.
+    mutating func append(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         let u = used
         let add = PackedLength.size(field.count) + field.count + PackedLength.size(value.count) + value.count
         let p = resizeRange(at: u, oldSize: 0, newSize: add)
@@ -493,7 +512,6 @@ struct PackedPairs {
         off += PackedLength.write(value.count, to: p + off)
         if value.count > 0 { (p + off).copyMemory(from: value.baseAddress!, byteCount: value.count) }
         setCount(count + 1)
-        return true
     }
 
     mutating func delete(_ field: UnsafeRawBufferPointer) -> Bool {
