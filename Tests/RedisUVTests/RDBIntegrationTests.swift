@@ -719,6 +719,57 @@ final class RDBIntegrationTests: XCTestCase {
         XCTAssertTrue(woken[0].contains("1-1"), woken[0])
         XCTAssertEqual(woken[1], woken[0])
     }
+
+    /// Intsets DUMP to Redis's bytes: built by the same commands (the width only grows, so
+    /// a set whose wide member left keeps its width), restored from Redis's payloads (the
+    /// blob is kept as it is, not re-encoded at the smallest width), after COPY, and after
+    /// DEBUG RELOAD (RDB save and load). An intset over set-max-intset-entries converts.
+    func testIntsetDumpsMatchRedisServerBytes() throws {
+        let (ref, _) = try start(.redisServer, file: nil)
+        let (uv, _) = try start(.redisUV, file: nil)
+        let r = try ref.connect(), u = try uv.connect()
+        let script: [[String]] = [
+            ["SADD", "i:16", "3", "1", "2", "-7"],
+            ["SADD", "i:32", "1", "2", "100000"], ["SREM", "i:32", "100000"],
+            ["SADD", "i:64", "-5", "7", "-5000000000"], ["SREM", "i:64", "-5000000000"],
+            ["SADD", "i:64b", "9223372036854775807", "-9223372036854775808", "0"],
+            ["SADD", "i:drop", "1", "70000"], ["SREM", "i:drop", "70000"], ["SADD", "i:drop", "3", "-2"],
+            // A new set starts again at 16 bits; the source keeps its width.
+            ["SINTERSTORE", "i:inter", "i:32", "i:16"], ["SMOVE", "i:64", "i:mv", "7"],
+        ]
+        for cmd in script {
+            let x = try call(r, cmd.map(bytes)).raw
+            let y = try call(u, cmd.map(bytes)).raw
+            XCTAssertEqual(RespEscape.escape(y), RespEscape.escape(x), "\(cmd)")
+        }
+        let keys = ["i:16", "i:32", "i:64", "i:64b", "i:drop", "i:inter", "i:mv"]
+        for k in keys {
+            let a = try call(r, "DUMP", k).payload!
+            XCTAssertEqual(try call(u, "DUMP", k).payload.map { RespEscape.escape($0) }, RespEscape.escape(a), "built \(k)")
+            XCTAssertEqual(try call(u, [bytes("RESTORE"), bytes("r:" + k), bytes("0"), a]).line, bytes("OK"), k)
+            XCTAssertEqual(try call(u, "DUMP", "r:" + k).payload.map { RespEscape.escape($0) }, RespEscape.escape(a), "restored \(k)")
+            XCTAssertEqual(try call(u, "COPY", "r:" + k, "c:" + k).raw, bytes(":1\r\n"))
+            XCTAssertEqual(try call(u, "DUMP", "c:" + k).payload.map { RespEscape.escape($0) }, RespEscape.escape(a), "copied \(k)")
+        }
+        XCTAssertEqual(try call(u, "DEBUG", "RELOAD").line, bytes("OK"))
+        for k in keys {
+            let a = try call(r, "DUMP", k).payload!
+            for name in [k, "r:" + k, "c:" + k] {
+                XCTAssertEqual(try call(u, "DUMP", name).payload.map { RespEscape.escape($0) }, RespEscape.escape(a), "reloaded \(name)")
+            }
+            XCTAssertEqual(String(decoding: try call(u, "OBJECT", "ENCODING", k).payload ?? [], as: UTF8.self), "intset")
+        }
+        // Over the limit a restored intset becomes a hashtable, as in Redis; members stay.
+        let wide = try call(r, "DUMP", "i:32").payload!
+        for c in [r, u] {
+            _ = try call(c, "CONFIG", "SET", "set-max-intset-entries", "1")
+            XCTAssertEqual(try call(c, [bytes("RESTORE"), bytes("small"), bytes("0"), wide]).line, bytes("OK"))
+        }
+        for cmd in [["OBJECT", "ENCODING", "small"], ["SCARD", "small"], ["SISMEMBER", "small", "2"], ["SISMEMBER", "small", "100000"]] {
+            XCTAssertEqual(RespEscape.escape(try call(u, cmd.map(bytes)).raw), RespEscape.escape(try call(r, cmd.map(bytes)).raw), "\(cmd)")
+        }
+    }
+
     /// The same commands on both servers give streams whose DUMP payloads are the same
     /// bytes: our nodes encode to the listpacks Redis builds (integer and string element
     /// encodings, ID deltas, same-fields flags, tombstones, node splits by entries and by

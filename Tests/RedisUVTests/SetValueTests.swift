@@ -285,6 +285,32 @@ final class SetValueTests: XCTestCase {
         XCTAssertTrue(b("42").withUnsafeBytes { i.contains(.bytes($0)) })
     }
 
+    /// The intset block is Redis's intset blob: an 8-byte header (width, count) and the
+    /// integers, little endian; the width only grows; a loaded blob is kept as it is.
+    func testIntsetBlockIsRedisBlobAndKeepsItsWidth() {
+        func blob(_ s: SetValue) -> [UInt8] { s.withIntsetBlob { Array($0) } }
+        let s = SetValue()
+        XCTAssertEqual(blob(s), [2, 0, 0, 0, 0, 0, 0, 0])
+        add(s, "2"); add(s, "1")
+        XCTAssertEqual(blob(s), [2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 2, 0])
+        add(s, "100000")
+        XCTAssertEqual(s.width, 4)
+        remove(s, "100000")
+        XCTAssertEqual(blob(s), [4, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0], "no downgrade")
+        add(s, "-5000000000")
+        XCTAssertEqual(contents(s).map { String(decoding: $0, as: UTF8.self) }, ["-5000000000", "1", "2"])
+        XCTAssertEqual(blob(s).count, 8 + 3 * 8)
+        let wide: [UInt8] = [8, 0, 0, 0, 2, 0, 0, 0] + [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + [3, 0, 0, 0, 0, 0, 0, 0]
+        let loaded = wide.withUnsafeBytes { SetValue.fromIntsetBlob($0, maxIntsetEntries: 512) }
+        XCTAssertEqual(blob(loaded), wide)
+        XCTAssertEqual(blob(loaded.duplicate() as! SetValue), wide)
+        XCTAssertTrue(has(loaded, "-1"))
+        XCTAssertTrue(has(loaded, "3"))
+        let over = wide.withUnsafeBytes { SetValue.fromIntsetBlob($0, maxIntsetEntries: 1) }
+        XCTAssertEqual(over.encodingName, "hashtable")
+        XCTAssertEqual(sortedContents(over), [b("-1"), b("3")])
+    }
+
     func testRandomizedAgainstSwiftSet() {
         var rng = SetFuzzDifferentialTests.SeededRandom(state: 99)
         for limit in [0, 3, 512] {

@@ -135,23 +135,8 @@ enum RDBObjects {
         case .set:
             let s = e.object as! SetValue
             if s.encoding == .intset {
-                let width = Int(s.width)
-                w.blobString(8 + width * s.count) { p in
-                    p.storeBytes(of: UInt32(width).littleEndian, as: UInt32.self)
-                    p.storeBytes(of: UInt32(s.count).littleEndian, toByteOffset: 4, as: UInt32.self)
-                    var off = 8
-                    s.forEach { m in
-                        if case .int(let v) = m {
-                            switch width {
-                            case 2: (p + off).storeBytes(of: Int16(truncatingIfNeeded: v).littleEndian, as: Int16.self)
-                            case 4: (p + off).storeBytes(of: Int32(truncatingIfNeeded: v).littleEndian, as: Int32.self)
-                            default: (p + off).storeBytes(of: v.littleEndian, as: Int64.self)
-                            }
-                        }
-                        off += width
-                        return true
-                    }
-                }
+                // The block is Redis's intset blob (rdbSaveObject writes o->ptr as it is).
+                s.withIntsetBlob { w.string($0) }
             } else {
                 w.length(s.count)
                 s.forEach { m in
@@ -370,19 +355,22 @@ enum RDBObjects {
                 if !added { throw r.error("Duplicate set members detected", at: at) }
             }
             return s.isEmpty ? nil : KeyEntry.make(key: key, object: s, type: .set, lru: lru)
-        case RDB.typeSetIntset, RDB.typeSetListpack:
+        case RDB.typeSetIntset:
+            let at = r.pos
+            let s = try r.withString { blob throws in
+                // Validated (deeply: sorted, no duplicates), then kept as it is, at its
+                // width, as Redis's rdbLoadObject keeps the blob.
+                try PackedFormats.forEachIntset(blob, at: at) { _ in }
+                return SetValue.fromIntsetBlob(blob, maxIntsetEntries: limits.maxIntsetEntries)
+            }
+            return s.isEmpty ? nil : KeyEntry.make(key: key, object: s, type: .set, lru: lru)
+        case RDB.typeSetListpack:
             let s = SetValue()
             let at = r.pos
             try r.withString { blob throws in
-                if type == RDB.typeSetIntset {
-                    try PackedFormats.forEachIntset(blob, at: at) { v throws in
-                        _ = s.add(.int(v), maxIntsetEntries: limits.maxIntsetEntries)
-                    }
-                } else {
-                    try PackedFormats.forEachListpack(blob, at: at) { e throws in
-                        let added = try e.withBytes { m throws in s.add(m, maxIntsetEntries: limits.maxIntsetEntries) }
-                        if !added { throw r.error("Duplicate set members detected", at: at) }
-                    }
+                try PackedFormats.forEachListpack(blob, at: at) { e throws in
+                    let added = try e.withBytes { m throws in s.add(m, maxIntsetEntries: limits.maxIntsetEntries) }
+                    if !added { throw r.error("Duplicate set members detected", at: at) }
                 }
             }
             return s.isEmpty ? nil : KeyEntry.make(key: key, object: s, type: .set, lru: lru)

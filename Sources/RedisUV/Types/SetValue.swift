@@ -62,8 +62,10 @@ let setMemberHashSeed: UInt64 = UInt64.random(in: 0 ... UInt64.max)
 /// A Redis set (t_set.c). Three internal forms:
 ///
 /// - **intset**: every member an integer (Redis's isSdsRepresentableAsLongLong) and at most
-///   `set-max-intset-entries` of them: a sorted array of 2, 4 or 8-byte integers, as
-///   Redis's intset.c. OBJECT ENCODING says "intset"; iteration is ascending, as in Redis.
+///   `set-max-intset-entries` of them: Redis's intset.c blob exactly, a sorted array of 2,
+///   4 or 8-byte integers behind an 8-byte header. OBJECT ENCODING says "intset";
+///   iteration is ascending, as in Redis. As in Redis the width only ever grows, and a
+///   blob loaded from RDB/RESTORE is kept as it is, so SAVE and DUMP write the same bytes.
 /// - **packed**: small sets with other members (at most `packedMaxEntries`, each at most
 ///   `packedMaxMemberLength` bytes): one buffer of `[length][hash tag][bytes]` entries,
 ///   searched linearly with the tag ruling out almost every non-match. Redis 7.0 holds such
@@ -76,6 +78,17 @@ let setMemberHashSeed: UInt64 = UInt64.random(in: 0 ... UInt64.max)
 /// Conversions go one way, as in Redis: intset → packed or table when a non-integer or the
 /// (max+1)th member arrives, packed → table past its limits. Commands that build a new set
 /// (SPOP with a count, the *STORE commands) start again from an intset, as Redis does.
+///
+/// The object holds a single word, `storage`, so it costs one minimal heap block; every
+/// piece of state lives in the malloc'ed block it points at, which starts with two
+/// little-endian UInt32s, a kind and the member count:
+///
+/// - intset: `[width 2/4/8][count][integers]`, Redis's intset header (its `encoding` field
+///   is the width in bytes, so it doubles as the kind);
+/// - packed: `[packedKind][count][entry bytes in use: UInt32][entries]`;
+/// - table: `[tableKind][count][buckets: UInt32][unused: UInt32][bucket heads]`.
+///
+/// Capacities are the blocks' usable sizes (or the bucket count), not stored.
 final class SetValue: KeyspaceValue {
     enum Encoding: UInt8 { case intset, packed, table }
 
@@ -84,27 +97,68 @@ final class SetValue: KeyspaceValue {
     /// Redis limits intsets to 1G entries whatever set-max-intset-entries says.
     static let intsetHardLimit = 1 << 30
 
-    // Field order keeps the object at 40 bytes (a 48-byte malloc chunk).
-    /// intset: `capacity` integers of `width` bytes; packed: entries; table: the buckets.
-    private var storage: UnsafeMutableRawPointer? = nil
-    private var n: UInt32 = 0
-    /// intset: integers that fit; packed: bytes; table: buckets (a power of two).
-    private var capacity: UInt32 = 0
-    /// packed: bytes in use.
-    private var used: UInt32 = 0
-    private(set) var encoding: Encoding = .intset
+    /// The only stored property: the block holding the kind, count and members.
+    private var storage: UnsafeMutableRawPointer
+
+    // Block kinds besides the intset widths (2, 4, 8).
+    private static let packedKind: UInt32 = 1
+    private static let tableKind: UInt32 = 3
+    private static let intsetHeader = 8
+    private static let packedHeader = 12
+    private static let tableHeader = 16
+
+    /// An empty set in intset form (Redis's createIntsetObject: intsetNew, 16-bit).
+    init() {
+        storage = SetValue.allocate(SetValue.intsetHeader)
+        storage.storeBytes(of: UInt32(2), as: UInt32.self)
+        storage.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
+    }
+
+    private init(block: UnsafeMutableRawPointer) { storage = block }
+
+    /// A set holding a copy of a Redis intset blob, validated by the caller
+    /// (PackedFormats.forEachIntset), at its own width as Redis keeps it; converted like
+    /// Redis's rdbLoadObject when it holds more than `maxIntsetEntries` integers.
+    static func fromIntsetBlob(_ blob: UnsafeRawBufferPointer, maxIntsetEntries: Int) -> SetValue {
+        let p = allocate(blob.count)
+        p.copyMemory(from: blob.baseAddress!, byteCount: blob.count)
+        let s = SetValue(block: p)
+        if s.count > maxIntsetEntries { s.convertFromIntset(incoming: 0) }
+        return s
+    }
+
+    deinit { SetValue.freeBlock(storage) }
+
+    // MARK: header fields
+
+    @inline(__always) private var kind: UInt32 { storage.load(as: UInt32.self) }
+
+    @inline(__always) private var n: UInt32 {
+        get { storage.load(fromByteOffset: 4, as: UInt32.self) }
+        set { storage.storeBytes(of: newValue, toByteOffset: 4, as: UInt32.self) }
+    }
+
+    var encoding: Encoding {
+        switch kind {
+        case SetValue.packedKind: return .packed
+        case SetValue.tableKind: return .table
+        default: return .intset
+        }
+    }
+
     /// intset: bytes per integer (2, 4 or 8).
-    private(set) var width: UInt8 = 2
-
-    /// An empty set in intset form (Redis's createIntsetObject).
-    init() {}
-
-    deinit { releaseStorage() }
+    var width: UInt8 { UInt8(truncatingIfNeeded: kind) }
 
     var count: Int { Int(n) }
     var isEmpty: Bool { n == 0 }
 
     var encodingName: String { encoding == .intset ? "intset" : "hashtable" }
+
+    /// The intset blob exactly as Redis's intset.c lays it out (for RDB save and DUMP).
+    func withIntsetBlob<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        precondition(encoding == .intset)
+        return body(UnsafeRawBufferPointer(start: storage, count: SetValue.intsetHeader + Int(n) * Int(width)))
+    }
 
     /// The effective intset limit for a configured set-max-intset-entries.
     @inline(__always)
@@ -230,21 +284,23 @@ final class SetValue: KeyspaceValue {
     /// the other forms in storage order. The set must not change meanwhile.
     @inline(__always)
     func forEach(_ body: (SetMember) -> Bool) {
-        guard let p = storage else { return }
+        let p = storage
         switch encoding {
         case .intset:
-            for i in 0..<Int(n) where !body(.int(intAt(i))) { return }
+            let w = Int(width)
+            for i in 0..<Int(n) where !body(.int(SetValue.intAt(p, i, width: w))) { return }
         case .packed:
+            let base = p + SetValue.packedHeader
             var off = 0
-            let end = Int(used)
+            let end = packedUsed
             while off < end {
-                let len = Int(p.load(fromByteOffset: off, as: UInt8.self))
-                if !body(.bytes(UnsafeRawBufferPointer(start: p + off + 2, count: len))) { return }
+                let len = Int(base.load(fromByteOffset: off, as: UInt8.self))
+                if !body(.bytes(UnsafeRawBufferPointer(start: base + off + 2, count: len))) { return }
                 off += 2 + len
             }
         case .table:
             let b = buckets
-            for i in 0..<Int(capacity) {
+            for i in 0..<bucketCount {
                 var node = b[i]
                 while let cur = node {
                     node = SetValue.nodeNext(cur)
@@ -266,11 +322,11 @@ final class SetValue: KeyspaceValue {
     /// the next reverse-binary cursor, as dictScan; the compact forms hand over everything
     /// at once and end the iteration (cursor 0), as Redis does for an intset.
     func scan(cursor: UInt64, _ visit: (SetMember) -> Void) -> UInt64 {
-        guard encoding == .table, let _ = storage else {
+        guard encoding == .table else {
             forEach { visit($0); return true }
             return 0
         }
-        let m = UInt64(capacity - 1)
+        let m = UInt64(bucketCount - 1)
         var v = cursor
         var node = buckets[Int(v & m)]
         while let cur = node {
@@ -291,23 +347,23 @@ final class SetValue: KeyspaceValue {
     /// `identity` tells apart distinct picks (value, offset or node address).
     func randomMember(_ rng: inout SetRandom) -> (member: SetMember, identity: Int) {
         precondition(n > 0, "randomMember of an empty set")
-        let p = storage!
         switch encoding {
         case .intset:
             let v = intAt(rng.below(Int(n)))
             return (.int(v), Int(v))
         case .packed:
+            let base = storage + SetValue.packedHeader
             var k = rng.below(Int(n))
             var off = 0
             while k > 0 {
-                off += 2 + Int(p.load(fromByteOffset: off, as: UInt8.self))
+                off += 2 + Int(base.load(fromByteOffset: off, as: UInt8.self))
                 k -= 1
             }
-            let len = Int(p.load(fromByteOffset: off, as: UInt8.self))
-            return (.bytes(UnsafeRawBufferPointer(start: p + off + 2, count: len)), off)
+            let len = Int(base.load(fromByteOffset: off, as: UInt8.self))
+            return (.bytes(UnsafeRawBufferPointer(start: base + off + 2, count: len)), off)
         case .table:
             let b = buckets
-            let size = Int(capacity)
+            let size = bucketCount
             while true {
                 guard let head = b[rng.below(size)] else { continue }
                 var len = 0
@@ -323,46 +379,41 @@ final class SetValue: KeyspaceValue {
 
     // MARK: KeyspaceValue
 
-    /// COPY (Redis's setTypeDup): the same encoding and contents.
+    /// COPY (Redis's setTypeDup): the same encoding and contents (an intset at its width).
     func duplicate() -> KeyspaceValue {
-        let copy = SetValue()
-        copy.encoding = encoding
-        copy.width = width
-        copy.n = n
-        copy.used = used
-        guard let p = storage else { return copy }
         switch encoding {
         case .intset, .packed:
-            let bytes = encoding == .intset ? Int(n) * Int(width) : Int(used)
-            let q = malloc(max(bytes, 1))!
-            q.copyMemory(from: p, byteCount: bytes)
-            copy.storage = q
-            copy.capacity = encoding == .intset ? UInt32(max(bytes, 1) / Int(width)) : UInt32(max(bytes, 1))
+            let bytes = encoding == .intset
+                ? SetValue.intsetHeader + Int(n) * Int(width) : SetValue.packedHeader + packedUsed
+            let q = SetValue.allocate(bytes)
+            q.copyMemory(from: storage, byteCount: bytes)
+            return SetValue(block: q)
         case .table:
-            copy.allocateBuckets(Int(capacity))
+            let size = bucketCount
+            let q = SetValue.newTableBlock(buckets: size)
+            q.storeBytes(of: n, toByteOffset: 4, as: UInt32.self)
             let src = buckets
-            let dst = copy.buckets
-            for i in 0..<Int(capacity) {
+            let dst = SetValue.buckets(of: q)
+            for i in 0..<size {
                 var node = src[i]
                 while let cur = node {
                     node = SetValue.nodeNext(cur)
-                    let size = SetValue.nodeHeader + Int(SetValue.nodeLength(cur))
-                    let q = malloc(size)!
-                    q.copyMemory(from: cur, byteCount: size)
-                    q.storeBytes(of: dst[i], as: UnsafeMutableRawPointer?.self)
-                    dst[i] = q
+                    let nodeSize = SetValue.nodeHeader + Int(SetValue.nodeLength(cur))
+                    let copy = SetValue.allocate(nodeSize)
+                    copy.copyMemory(from: cur, byteCount: nodeSize)
+                    copy.storeBytes(of: dst[i], as: UnsafeMutableRawPointer?.self)
+                    dst[i] = copy
                 }
             }
+            return SetValue(block: q)
         }
-        return copy
     }
 
-    /// What this set allocated: the object, its buffer and (for a table, extrapolated from
+    /// What this set allocated: the object, its block and (for a table, extrapolated from
     /// `samples` members as Redis's objectComputeSize does; 0 = all) its member nodes.
     func memoryUsage(samples: Int) -> Int {
         var total = Allocator.usableSize(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()))
-        guard let p = storage else { return total }
-        total += Allocator.usableSize(p)
+        total += Allocator.usableSize(storage)
         if encoding == .table && n > 0 {
             var sampled = 0
             var bytes = 0
@@ -377,67 +428,71 @@ final class SetValue: KeyspaceValue {
         return total
     }
 
-    // MARK: storage
+    // MARK: blocks
 
-    /// Grows `storage` to at least `bytes`: exactly for small sets (memory per set is what
-    /// matters there), with half again as much past 256 bytes so runs of adds stay amortized
-    /// O(1). Returns the usable size.
-    private func growStorage(toBytes bytes: Int) -> Int {
-        let want = bytes > 256 ? bytes + bytes / 2 : bytes
-        guard let p = realloc(storage, max(want, 1)) else { fatalError("SetValue: out of memory") }
-        storage = p
-        return Allocator.usableSize(p)
+    private static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
+        guard let p = malloc(max(bytes, 1)) else { fatalError("SetValue: out of memory") }
+        return p
     }
 
-    /// Gives back most of a buffer that emptied out (Redis's intsetRemove and listpack
-    /// deletes shrink their blob too).
-    private func shrinkStorage(usedBytes: Int, capacityBytes: Int) -> Int? {
-        guard capacityBytes > 256 && usedBytes < capacityBytes / 4, let p = realloc(storage, max(usedBytes * 2, 16)) else {
-            return nil
-        }
-        storage = p
-        return Allocator.usableSize(p)
-    }
-
-    private func releaseStorage() {
-        if encoding == .table, storage != nil {
-            let b = buckets
-            for i in 0..<Int(capacity) {
+    /// Frees a block and, for a table, its member nodes.
+    private static func freeBlock(_ p: UnsafeMutableRawPointer) {
+        if p.load(as: UInt32.self) == tableKind {
+            let b = buckets(of: p)
+            for i in 0..<Int(p.load(fromByteOffset: 8, as: UInt32.self)) {
                 var node = b[i]
                 while let cur = node {
-                    node = SetValue.nodeNext(cur)
+                    node = nodeNext(cur)
                     free(cur)
                 }
             }
         }
-        free(storage)
-        storage = nil
-        capacity = 0
-        used = 0
-        n = 0
+        free(p)
     }
 
-    // MARK: intset (Redis's intset.c: sorted integers, 2/4/8 bytes each)
+    /// Makes the block hold at least `bytes`: exactly for small sets (memory per set is
+    /// what matters there, and Redis's intset grows by exact reallocs too), with half again
+    /// as much past 256 bytes so runs of adds stay amortized O(1).
+    @inline(__always)
+    private func reserve(bytes: Int) {
+        if bytes <= Allocator.usableSize(storage) { return }
+        let want = bytes > 256 ? bytes + bytes / 2 : bytes
+        guard let p = realloc(storage, want) else { fatalError("SetValue: out of memory") }
+        storage = p
+    }
+
+    /// Gives back most of a block that emptied out (Redis's intsetRemove and listpack
+    /// deletes shrink their blob too).
+    private func shrinkIfSparse(usedBytes: Int) {
+        let capacity = Allocator.usableSize(storage)
+        guard capacity > 256 && usedBytes < capacity / 4, let p = realloc(storage, max(usedBytes * 2, 16)) else { return }
+        storage = p
+    }
+
+    // MARK: intset (Redis's intset.c: sorted integers, 2/4/8 bytes each, little endian)
 
     @inline(__always)
-    private func intAt(_ i: Int) -> Int64 {
-        let p = storage!
+    private static func intAt(_ p: UnsafeMutableRawPointer, _ i: Int, width: Int) -> Int64 {
+        let at = intsetHeader &+ i &* width
         switch width {
-        case 2: return Int64(p.load(fromByteOffset: i &* 2, as: Int16.self))
-        case 4: return Int64(p.load(fromByteOffset: i &* 4, as: Int32.self))
-        default: return p.load(fromByteOffset: i &* 8, as: Int64.self)
+        case 2: return Int64(p.load(fromByteOffset: at, as: Int16.self))
+        case 4: return Int64(p.load(fromByteOffset: at, as: Int32.self))
+        default: return p.load(fromByteOffset: at, as: Int64.self)
         }
     }
 
     @inline(__always)
-    private func setInt(_ i: Int, _ v: Int64) {
-        let p = storage!
+    private static func setInt(_ p: UnsafeMutableRawPointer, _ i: Int, _ v: Int64, width: Int) {
+        let at = intsetHeader &+ i &* width
         switch width {
-        case 2: p.storeBytes(of: Int16(truncatingIfNeeded: v), toByteOffset: i &* 2, as: Int16.self)
-        case 4: p.storeBytes(of: Int32(truncatingIfNeeded: v), toByteOffset: i &* 4, as: Int32.self)
-        default: p.storeBytes(of: v, toByteOffset: i &* 8, as: Int64.self)
+        case 2: p.storeBytes(of: Int16(truncatingIfNeeded: v), toByteOffset: at, as: Int16.self)
+        case 4: p.storeBytes(of: Int32(truncatingIfNeeded: v), toByteOffset: at, as: Int32.self)
+        default: p.storeBytes(of: v, toByteOffset: at, as: Int64.self)
         }
     }
+
+    @inline(__always)
+    private func intAt(_ i: Int) -> Int64 { SetValue.intAt(storage, i, width: Int(width)) }
 
     /// Redis's _intsetValueEncoding.
     @inline(__always)
@@ -451,15 +506,17 @@ final class SetValue: KeyspaceValue {
     /// are checked first so ascending or descending runs of adds skip the search.
     @inline(__always)
     private func intsetSearch(_ v: Int64) -> (found: Bool, index: Int) {
+        let p = storage
+        let w = Int(width)
         let count = Int(n)
         if count == 0 { return (false, 0) }
-        if v > intAt(count - 1) { return (false, count) }
-        if v < intAt(0) { return (false, 0) }
+        if v > SetValue.intAt(p, count - 1, width: w) { return (false, count) }
+        if v < SetValue.intAt(p, 0, width: w) { return (false, 0) }
         var lo = 0
         var hi = count - 1
         while lo <= hi {
             let mid = (lo &+ hi) >> 1
-            let x = intAt(mid)
+            let x = SetValue.intAt(p, mid, width: w)
             if x < v {
                 lo = mid + 1
             } else if x > v {
@@ -472,149 +529,151 @@ final class SetValue: KeyspaceValue {
     }
 
     private func intsetAdd(_ v: Int64) -> Bool {
-        let w = SetValue.intWidth(v)
-        if w > width {
-            // Redis's intsetUpgradeAndAdd: the value is outside every stored one.
-            intsetUpgrade(to: w)
+        if SetValue.intWidth(v) > width {
+            intsetUpgradeAndAdd(v)
+            return true
         }
         let (found, pos) = intsetSearch(v)
         if found { return false }
         let count = Int(n)
-        if count + 1 > Int(capacity) {
-            capacity = UInt32(min(growStorage(toBytes: (count + 1) * Int(width)) / Int(width), Int(UInt32.max)))
-        }
-        let p = storage!
-        let wb = Int(width)
+        let w = Int(width)
+        reserve(bytes: SetValue.intsetHeader + (count + 1) * w)
+        let p = storage
         if pos < count {
-            memmove(p + (pos + 1) * wb, p + pos * wb, (count - pos) * wb)
+            let at = p + SetValue.intsetHeader + pos * w
+            memmove(at + w, at, (count - pos) * w)
         }
-        setInt(pos, v)
-        n += 1
+        SetValue.setInt(p, pos, v, width: w)
+        n = UInt32(count + 1)
         return true
     }
 
-    private func intsetUpgrade(to newWidth: UInt8) {
-        let count = Int(n)
+    /// Redis's intsetUpgradeAndAdd: `v` needs a wider encoding, so it lies outside every
+    /// stored value: it goes first when negative, last otherwise.
+    private func intsetUpgradeAndAdd(_ v: Int64) {
         let old = storage
-        let oldWidth = width
-        let size = max((count + 1) * Int(newWidth), 1)
-        guard let q = malloc(size) else { fatalError("SetValue: out of memory") }
+        let oldWidth = Int(width)
+        let newWidth = Int(SetValue.intWidth(v))
+        let count = Int(n)
+        let q = SetValue.allocate(SetValue.intsetHeader + (count + 1) * newWidth)
+        let prepend = v < 0 ? 1 : 0
         for i in 0..<count {
-            let v: Int64
-            switch oldWidth {
-            case 2: v = Int64(old!.load(fromByteOffset: i * 2, as: Int16.self))
-            case 4: v = Int64(old!.load(fromByteOffset: i * 4, as: Int32.self))
-            default: v = old!.load(fromByteOffset: i * 8, as: Int64.self)
-            }
-            switch newWidth {
-            case 4: q.storeBytes(of: Int32(truncatingIfNeeded: v), toByteOffset: i * 4, as: Int32.self)
-            default: q.storeBytes(of: v, toByteOffset: i * 8, as: Int64.self)
-            }
+            SetValue.setInt(q, i + prepend, SetValue.intAt(old, i, width: oldWidth), width: newWidth)
         }
+        SetValue.setInt(q, prepend == 1 ? 0 : count, v, width: newWidth)
+        q.storeBytes(of: UInt32(newWidth), as: UInt32.self)
+        q.storeBytes(of: UInt32(count + 1), toByteOffset: 4, as: UInt32.self)
         free(old)
         storage = q
-        width = newWidth
-        capacity = UInt32(Allocator.usableSize(q) / Int(newWidth))
     }
 
+    /// Redis's intsetRemove; the width stays, as in Redis.
     private func intsetRemove(_ v: Int64) -> Bool {
         let (found, pos) = intsetSearch(v)
         if !found { return false }
-        let p = storage!
-        let wb = Int(width)
+        let w = Int(width)
         let count = Int(n)
         if pos < count - 1 {
-            memmove(p + pos * wb, p + (pos + 1) * wb, (count - pos - 1) * wb)
+            let at = storage + SetValue.intsetHeader + pos * w
+            memmove(at, at + w, (count - pos - 1) * w)
         }
-        n -= 1
-        if let usable = shrinkStorage(usedBytes: Int(n) * wb, capacityBytes: Int(capacity) * wb) {
-            capacity = UInt32(usable / wb)
-        }
+        n = UInt32(count - 1)
+        shrinkIfSparse(usedBytes: SetValue.intsetHeader + (count - 1) * w)
         return true
     }
 
     /// Redis's setTypeConvert(OBJ_ENCODING_HT): the integers become decimal members of a
     /// packed set, or of a table when `incoming` more members would not fit one.
     private func convertFromIntset(incoming: Int) {
-        let ints = (0..<Int(n)).map { intAt($0) }
-        releaseStorage()
-        width = 2
-        if ints.count + incoming <= SetValue.packedMaxEntries {
-            encoding = .packed
-            for v in ints {
-                withDecimal(v) { packedAppend($0, tag: SetValue.tag(SetValue.hash($0))) }
+        let old = storage
+        let w = Int(width)
+        let count = Int(n)
+        if count + incoming <= SetValue.packedMaxEntries {
+            // Up to 20 digits and the 2-byte entry head per integer; trimmed below.
+            storage = SetValue.newPackedBlock(capacity: count * 22)
+            for i in 0..<count {
+                withDecimal(SetValue.intAt(old, i, width: w)) { packedAppend($0, tag: SetValue.tag(SetValue.hash($0))) }
             }
+            if let p = realloc(storage, SetValue.packedHeader + packedUsed) { storage = p }
         } else {
-            encoding = .table
-            allocateBuckets(SetValue.tableSize(for: ints.count))
-            for v in ints {
-                withDecimal(v) { tableInsert($0, hash: SetValue.hash($0)) }
+            storage = SetValue.newTableBlock(buckets: SetValue.tableSize(for: count))
+            for i in 0..<count {
+                withDecimal(SetValue.intAt(old, i, width: w)) { tableInsert($0, hash: SetValue.hash($0)) }
             }
         }
+        free(old)
     }
 
-    // MARK: packed: [length: 1][tag: 1][bytes] entries
+    // MARK: packed: [length: 1][tag: 1][bytes] entries after the header
 
     @inline(__always)
     static func tag(_ h: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: h >> 56) }
 
-    /// Offset of the entry holding `m`, or -1.
+    /// Entry bytes in use.
+    @inline(__always) private var packedUsed: Int {
+        get { Int(storage.load(fromByteOffset: 8, as: UInt32.self)) }
+        set { storage.storeBytes(of: UInt32(newValue), toByteOffset: 8, as: UInt32.self) }
+    }
+
+    private static func newPackedBlock(capacity: Int) -> UnsafeMutableRawPointer {
+        let p = allocate(packedHeader + capacity)
+        p.storeBytes(of: packedKind, as: UInt32.self)
+        p.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
+        p.storeBytes(of: UInt32(0), toByteOffset: 8, as: UInt32.self)
+        return p
+    }
+
+    /// Offset of the entry holding `m` (from the first entry), or -1.
     @inline(__always)
     private func packedFind(_ m: UnsafeRawBufferPointer, tag: UInt8) -> Int {
-        guard let p = storage, m.count <= SetValue.packedMaxMemberLength else { return -1 }
+        guard m.count <= SetValue.packedMaxMemberLength else { return -1 }
+        let base = storage + SetValue.packedHeader
         let len = m.count
         let want = UInt16(len) | (UInt16(tag) << 8)
-        let end = Int(used)
+        let end = packedUsed
         var off = 0
         while off < end {
-            let head = p.loadUnaligned(fromByteOffset: off, as: UInt16.self)
-            if head == want && (len == 0 || memcmp(p + off + 2, m.baseAddress!, len) == 0) { return off }
+            let head = base.loadUnaligned(fromByteOffset: off, as: UInt16.self)
+            if head == want && (len == 0 || memcmp(base + off + 2, m.baseAddress!, len) == 0) { return off }
             off += 2 + Int(head & 0xFF)
         }
         return -1
     }
 
     private func packedAppend(_ m: UnsafeRawBufferPointer, tag: UInt8) {
-        let need = Int(used) + 2 + m.count
-        if need > Int(capacity) { capacity = UInt32(growStorage(toBytes: need)) }
-        let p = storage! + Int(used)
+        let used = packedUsed
+        let need = used + 2 + m.count
+        reserve(bytes: SetValue.packedHeader + need)
+        let p = storage + SetValue.packedHeader + used
         p.storeBytes(of: UInt8(m.count), as: UInt8.self)
         p.storeBytes(of: tag, toByteOffset: 1, as: UInt8.self)
         if m.count > 0 { (p + 2).copyMemory(from: m.baseAddress!, byteCount: m.count) }
-        used = UInt32(need)
+        packedUsed = need
         n += 1
     }
 
     private func packedRemove(at off: Int) {
-        let p = storage!
-        let size = 2 + Int(p.load(fromByteOffset: off, as: UInt8.self))
-        let tail = Int(used) - off - size
-        if tail > 0 { memmove(p + off, p + off + size, tail) }
-        used -= UInt32(size)
+        let base = storage + SetValue.packedHeader
+        let size = 2 + Int(base.load(fromByteOffset: off, as: UInt8.self))
+        let used = packedUsed
+        let tail = used - off - size
+        if tail > 0 { memmove(base + off, base + off + size, tail) }
+        packedUsed = used - size
         n -= 1
-        if let usable = shrinkStorage(usedBytes: Int(used), capacityBytes: Int(capacity)) {
-            capacity = UInt32(usable)
-        }
+        shrinkIfSparse(usedBytes: SetValue.packedHeader + used - size)
     }
 
     private func convertPackedToTable() {
         let old = storage
-        let end = Int(used)
-        let count = Int(n)
-        storage = nil
-        capacity = 0
-        used = 0
-        n = 0
-        encoding = .table
-        allocateBuckets(SetValue.tableSize(for: count + 1))
-        if let p = old {
-            var off = 0
-            while off < end {
-                let len = Int(p.load(fromByteOffset: off, as: UInt8.self))
-                let m = UnsafeRawBufferPointer(start: p + off + 2, count: len)
-                tableInsert(m, hash: SetValue.hash(m))
-                off += 2 + len
-            }
+        let end = packedUsed
+        storage = SetValue.newTableBlock(buckets: SetValue.tableSize(for: count + 1))
+        let base = old + SetValue.packedHeader
+        var off = 0
+        while off < end {
+            let len = Int(base.load(fromByteOffset: off, as: UInt8.self))
+            let m = UnsafeRawBufferPointer(start: base + off + 2, count: len)
+            tableInsert(m, hash: SetValue.hash(m))
+            off += 2 + len
         }
         free(old)
     }
@@ -623,9 +682,14 @@ final class SetValue: KeyspaceValue {
 
     static let nodeHeader = 16
 
-    @inline(__always) private var buckets: UnsafeMutablePointer<UnsafeMutableRawPointer?> {
-        storage!.assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
+    @inline(__always) private static func buckets(of p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<UnsafeMutableRawPointer?> {
+        (p + tableHeader).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
     }
+
+    @inline(__always) private var buckets: UnsafeMutablePointer<UnsafeMutableRawPointer?> { SetValue.buckets(of: storage) }
+
+    /// Number of buckets (a power of two).
+    @inline(__always) private var bucketCount: Int { Int(storage.load(fromByteOffset: 8, as: UInt32.self)) }
 
     @inline(__always) static func nodeNext(_ node: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
         node.load(as: UnsafeMutableRawPointer?.self)
@@ -651,24 +715,19 @@ final class SetValue: KeyspaceValue {
         return size
     }
 
-    /// A zeroed bucket array (all chains empty); malloc'ed like the other buffers.
-    private static func newBuckets(_ size: Int) -> UnsafeMutablePointer<UnsafeMutableRawPointer?> {
-        guard let p = calloc(size, MemoryLayout<UnsafeMutableRawPointer?>.stride) else {
-            fatalError("SetValue: out of memory")
-        }
-        return p.bindMemory(to: UnsafeMutableRawPointer?.self, capacity: size)
-    }
-
-    private func allocateBuckets(_ size: Int) {
-        storage = UnsafeMutableRawPointer(SetValue.newBuckets(size))
-        capacity = UInt32(size)
+    /// An empty table block with `size` buckets (all chains empty).
+    private static func newTableBlock(buckets size: Int) -> UnsafeMutableRawPointer {
+        guard let p = calloc(tableHeader / 8 + size, 8) else { fatalError("SetValue: out of memory") }
+        p.storeBytes(of: tableKind, as: UInt32.self)
+        p.storeBytes(of: UInt32(size), toByteOffset: 8, as: UInt32.self)
+        return p
     }
 
     @inline(__always)
     private func tableFind(_ m: UnsafeRawBufferPointer, hash h: UInt64) -> UnsafeMutableRawPointer? {
         let h32 = UInt32(truncatingIfNeeded: h)
         let len = UInt32(m.count)
-        var node = buckets[Int(h32 & (capacity - 1))]
+        var node = buckets[Int(h32 & UInt32(bucketCount - 1))]
         while let cur = node {
             if SetValue.nodeHash(cur) == h32 && SetValue.nodeLength(cur) == len
                 && (len == 0 || memcmp(cur + SetValue.nodeHeader, m.baseAddress!, Int(len)) == 0) {
@@ -682,14 +741,14 @@ final class SetValue: KeyspaceValue {
     /// Adds a node for an absent member, growing first when full (Redis's dict expands when
     /// it holds as many entries as buckets).
     private func tableInsert(_ m: UnsafeRawBufferPointer, hash h: UInt64) {
-        if n >= capacity { tableResize(Int(capacity) * 2) }
+        if Int(n) >= bucketCount { tableResize(bucketCount * 2) }
         let h32 = UInt32(truncatingIfNeeded: h)
-        guard let node = malloc(SetValue.nodeHeader + m.count) else { fatalError("SetValue: out of memory") }
+        let node = SetValue.allocate(SetValue.nodeHeader + m.count)
         node.storeBytes(of: h32, toByteOffset: 8, as: UInt32.self)
         node.storeBytes(of: UInt32(m.count), toByteOffset: 12, as: UInt32.self)
         if m.count > 0 { (node + SetValue.nodeHeader).copyMemory(from: m.baseAddress!, byteCount: m.count) }
         let b = buckets
-        let i = Int(h32 & (capacity - 1))
+        let i = Int(h32 & UInt32(bucketCount - 1))
         node.storeBytes(of: b[i], as: UnsafeMutableRawPointer?.self)
         b[i] = node
         n += 1
@@ -699,7 +758,8 @@ final class SetValue: KeyspaceValue {
         let h32 = UInt32(truncatingIfNeeded: h)
         let len = UInt32(m.count)
         let b = buckets
-        let i = Int(h32 & (capacity - 1))
+        let size = bucketCount
+        let i = Int(h32 & UInt32(size - 1))
         var prev: UnsafeMutableRawPointer? = nil
         var node = b[i]
         while let cur = node {
@@ -710,7 +770,7 @@ final class SetValue: KeyspaceValue {
                 free(cur)
                 n -= 1
                 // Redis's htNeedsResize after a delete: under 10% full shrinks to fit.
-                if capacity > 4 && UInt64(n) * 10 < UInt64(capacity) {
+                if size > 4 && UInt64(n) * 10 < UInt64(size) {
                     tableResize(SetValue.tableSize(for: Int(n)))
                 }
                 return true
@@ -721,23 +781,25 @@ final class SetValue: KeyspaceValue {
         return false
     }
 
+    /// Moves every node into a fresh block of `size` buckets.
     private func tableResize(_ size: Int) {
-        let oldSize = Int(capacity)
+        let oldSize = bucketCount
         if size == oldSize { return }
         let old = buckets
-        let fresh = SetValue.newBuckets(size)
+        let fresh = SetValue.newTableBlock(buckets: size)
+        fresh.storeBytes(of: n, toByteOffset: 4, as: UInt32.self)
+        let dst = SetValue.buckets(of: fresh)
         let mask = UInt32(size - 1)
         for i in 0..<oldSize {
             var node = old[i]
             while let cur = node {
                 node = SetValue.nodeNext(cur)
                 let j = Int(SetValue.nodeHash(cur) & mask)
-                cur.storeBytes(of: fresh[j], as: UnsafeMutableRawPointer?.self)
-                fresh[j] = cur
+                cur.storeBytes(of: dst[j], as: UnsafeMutableRawPointer?.self)
+                dst[j] = cur
             }
         }
-        free(old)
-        storage = UnsafeMutableRawPointer(fresh)
-        capacity = UInt32(size)
+        free(storage)
+        storage = fresh
     }
 }
