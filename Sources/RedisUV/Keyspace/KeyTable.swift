@@ -56,16 +56,22 @@ struct KeyTable {
 
     @inline(__always)
     func find(_ key: UnsafeRawBufferPointer) -> KeyEntry? {
-        findInChain(buckets[Int(truncatingIfNeeded: hash(key)) & mask], key)
+        findInChain(head(Int(truncatingIfNeeded: hash(key)) & mask), key)
+    }
+
+    /// Bucket `i`'s first entry as a bare pointer: reading it as a reference would retain it.
+    @inline(__always)
+    private func head(_ i: Int) -> UnsafeRawPointer? {
+        UnsafeRawPointer(buckets + i).load(as: UnsafeRawPointer?.self)
     }
 
     /// The entry of `key` in the chain starting at `first`. The walk holds no references
     /// (a retain and release per link cost a tenth of an RDB load): the chain belongs to
     /// the table, which outlives the walk.
     @inline(__always)
-    private func findInChain(_ first: KeyEntry?, _ key: UnsafeRawBufferPointer) -> KeyEntry? {
+    private func findInChain(_ first: UnsafeRawPointer?, _ key: UnsafeRawBufferPointer) -> KeyEntry? {
         guard let first else { return nil }
-        var link = Unmanaged.passUnretained(first)
+        var link = Unmanaged<KeyEntry>.fromOpaque(first)
         while true {
             let (hit, next) = link._withUnsafeGuaranteedRef { cur -> (Bool, UnsafeRawPointer?) in
                 (cur.keyEquals(key), cur.nextLink)
@@ -82,9 +88,10 @@ struct KeyTable {
         if count >= mask + 1 { resize(to: (mask + 1) * 2) }
         let key = entry.key
         let i = Int(truncatingIfNeeded: hash(key)) & mask
-        if findInChain(buckets[i], key) != nil { return false }
-        entry.header.next = buckets[i]
-        buckets[i] = entry
+        if findInChain(head(i), key) != nil { return false }
+        // The bucket's reference moves into the new entry's link: no retain/release pair.
+        entry.header.next = (buckets + i).move()
+        (buckets + i).initialize(to: entry)
         count += 1
         return true
     }
