@@ -148,7 +148,7 @@ final class RDBFormatTests: XCTestCase {
                     }
                     line += " " + items.joined(separator: ",")
                 case .set:
-                    line += " " + (e.object as! SetValue).members.map { String(decoding: $0.array, as: UTF8.self) }.sorted().joined(separator: ",")
+                    line += " " + SetValue(entry: e).members.map { String(decoding: $0.array, as: UTF8.self) }.sorted().joined(separator: ",")
                 case .zset:
                     var items: [String] = []
                     SortedSetValue(entry: e).forEach { m, s in items.append("\(String(decoding: m, as: UTF8.self))=\(s)") }

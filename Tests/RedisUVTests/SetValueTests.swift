@@ -256,7 +256,7 @@ final class SetValueTests: XCTestCase {
         for members in variants {
             let s = SetValue()
             for m in members { add(s, m) }
-            let copy = s.duplicate() as! SetValue
+            let copy = s.duplicate()
             XCTAssertEqual(copy.encoding, s.encoding)
             if s.encoding == .table {
                 XCTAssertEqual(Set(contents(copy)), Set(contents(s)))
@@ -303,7 +303,7 @@ final class SetValueTests: XCTestCase {
         let wide: [UInt8] = [8, 0, 0, 0, 2, 0, 0, 0] + [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + [3, 0, 0, 0, 0, 0, 0, 0]
         let loaded = wide.withUnsafeBytes { SetValue.fromIntsetBlob($0, maxIntsetEntries: 512) }
         XCTAssertEqual(blob(loaded), wide)
-        XCTAssertEqual(blob(loaded.duplicate() as! SetValue), wide)
+        XCTAssertEqual(blob(loaded.duplicate()), wide)
         XCTAssertTrue(has(loaded, "-1"))
         XCTAssertTrue(has(loaded, "3"))
         let over = wide.withUnsafeBytes { SetValue.fromIntsetBlob($0, maxIntsetEntries: 1) }

@@ -51,10 +51,11 @@ enum SetCommands {
         }
     }
 
-    /// Stores `value` under `key`, replacing whatever was there and dropping its TTL
-    /// (Redis's setKey with no flags).
+    /// Stores `value` (detached) under `key`, replacing whatever was there and dropping its
+    /// TTL (Redis's setKey with no flags). Its word moves into the key's entry, leaving
+    /// `value` empty: no longer usable.
     static func storeSet(_ c: Client, _ key: UnsafeRawBufferPointer, _ value: SetValue) {
-        let e = KeyEntry.make(key: key, object: value, type: .set, lru: c.server.lruClock)
+        let e = KeyEntry.make(key: key, word: value.entry.takeSlotWord(), type: .set, lru: c.server.lruClock)
         c.db.setKey(e, keepTTL: false, now: c.server.cachedTimeMs)
     }
 
@@ -67,8 +68,7 @@ enum SetCommands {
         case .found(_, let s): set = s
         case .wrongType: return
         case .missing:
-            set = SetValue()
-            c.addValue(key, set, type: .set)
+            set = c.addValue(key, word: SetValue.emptyWord(), as: SetValue.self)
         }
         let limit = intsetLimit(c)
         var added = 0
@@ -141,7 +141,7 @@ enum SetCommands {
             c.addReplyErrorWrongType()
             return
         }
-        let src = unsafeDowncast(srcEntry.object!, to: SetValue.self)
+        let src = SetValue(entry: srcEntry)
         // The same key: nothing moves; the reply says whether the member is there.
         if let dstEntry, dstEntry === srcEntry {
             c.addReplyInt(src.contains(member) ? 1 : 0)
@@ -159,10 +159,9 @@ enum SetCommands {
         }
         let dst: SetValue
         if let dstEntry {
-            dst = unsafeDowncast(dstEntry.object!, to: SetValue.self)
+            dst = SetValue(entry: dstEntry)
         } else {
-            dst = SetValue()
-            c.addValue(dstKey, dst, type: .set)
+            dst = c.addValue(dstKey, word: SetValue.emptyWord(), as: SetValue.self)
         }
         server.signalModifiedKey(c.db, srcKey)
         c.noteWrite()
@@ -209,9 +208,9 @@ enum SetCommands {
             c.addReplyError("value is out of range, must be positive")
             return
         }
-        let entry: KeyEntry, set: SetValue
+        let set: SetValue
         switch c.lookupValue(argv[1], .set, as: SetValue.self, write: true) {
-        case .found(let e, let s): (entry, set) = (e, s)
+        case .found(_, let s): set = s
         case .wrongType: return
         case .missing:
             replyEmptySet(c)
@@ -257,7 +256,8 @@ enum SetCommands {
                 set.remove(m)
             }
             set.forEach { replyMember(c, $0); return true }
-            entry.object = kept
+            // The key now holds `kept`'s word; the popped rest is freed with `kept`.
+            set.swapContents(with: kept)
         }
     }
 
@@ -427,7 +427,7 @@ enum SetCommands {
         // Smallest first (a stable sort, as glibc's qsort on small arrays).
         let ordered = sets.enumerated().sorted { ($0.element.count, $0.offset) < ($1.element.count, $1.offset) }.map(\.element)
         let first = ordered[0]
-        let others = ordered.dropFirst().filter { $0 !== first }
+        let others = ordered.dropFirst().filter { !$0.isSame(as: first) }
 
         var cardinality = 0
         let result: SetValue? = destination == nil ? nil : SetValue()
@@ -463,10 +463,11 @@ enum SetCommands {
     /// or signalModifiedKey + `del` when an empty result removed the destination.
     static func finishStore(_ c: Client, _ destination: UnsafeRawBufferPointer, _ result: SetValue,
                             event: StaticString) {
-        if result.count > 0 {
+        let count = result.count
+        if count > 0 {
             storeSet(c, destination, result)
             c.server.signalModifiedKey(c.db, destination)
-            c.addReplyInt(result.count)
+            c.addReplyInt(count)
             c.server.notifyKeyspaceEvent(KeyspaceEventFlags.set, event, destination, c.db.id)
             c.noteWrite()
         } else {
@@ -510,7 +511,7 @@ enum SetCommands {
         for key in keys {
             switch c.lookupValue(key, .set, as: SetValue.self, write: false) {
             case .found(_, let s):
-                if !sets.isEmpty, let first = sets[0], first === s { sameSet = true }
+                if !sets.isEmpty, let first = sets[0], first.isSame(as: s) { sameSet = true }
                 sets.append(s)
             case .wrongType: return
             case .missing: sets.append(nil)
@@ -555,7 +556,7 @@ enum SetCommands {
                 first.forEach { m in
                     for s in sets.dropFirst() {
                         guard let s else { continue }
-                        if s === first || s.contains(m) { return true }
+                        if s.isSame(as: first) || s.contains(m) { return true }
                     }
                     result.add(m, maxIntsetEntries: limit)
                     cardinality += 1

@@ -71,7 +71,8 @@ enum SortCommand {
         var type = ValueType.list
         if let entry {
             let collection: SortableCollection? = entry.type == .zset ? SortedSetValue(entry: entry)
-                : [.list, .set].contains(entry.type) ? entry.object as? SortableCollection : nil
+                : entry.type == .set ? SetValue(entry: entry)
+                : entry.type == .list ? entry.object as? SortableCollection : nil
             guard let value = collection else {
                 c.addReplyErrorWrongType()
                 return

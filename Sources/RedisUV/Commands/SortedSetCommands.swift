@@ -862,13 +862,12 @@ enum SortedSetCommands {
             }
         }
 
-        /// The value's owner (the entry of a sorted set, the object of a set), to spot
-        /// the same key given twice.
+        /// The value's owner (its entry), to spot the same key given twice.
         var identity: ObjectIdentifier? {
             switch subject {
             case .none: return nil
             case .zset(let z): return ObjectIdentifier(z.entry)
-            case .set(let s): return ObjectIdentifier(s)
+            case .set(let s): return ObjectIdentifier(s.entry)
             }
         }
 
@@ -928,7 +927,7 @@ enum SortedSetCommands {
                 case .zset:
                     src.append(Operand(subject: .zset(SortedSetValue(entry: e))))
                 case .set:
-                    src.append(Operand(subject: .set(unsafeDowncast(e.object!, to: SetValue.self))))
+                    src.append(Operand(subject: .set(SetValue(entry: e))))
                 default:
                     c.addReplyErrorWrongType()
                     return

@@ -74,7 +74,8 @@ extension ValueType {
         switch self {
         case .hash: return HashValue.self
         case .zset: return SortedSetValue.self
-        case .string, .list, .set, .stream: return nil
+        case .set: return SetValue.self
+        case .string, .list, .stream: return nil
         }
     }
 }
@@ -116,7 +117,7 @@ struct KeyEntryHeader {
 /// One key and, for strings, its value, in a single heap block:
 /// `[object header][KeyEntryHeader][key bytes][value bytes]`, or for the other types
 /// `[object header][KeyEntryHeader][key bytes][8-byte slot]`, the slot holding either
-/// the value's own word (hashes, sorted sets: `SlotStoredValue`) or a value object reference.
+/// the value's own word (hashes, sets, sorted sets: `SlotStoredValue`) or a value object reference.
 /// One allocation per string key is what keeps bytes-per-key near Redis's
 /// (dictEntry + sds key + embstr robj).
 final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
@@ -163,7 +164,7 @@ final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
         return entry
     }
 
-    /// The 8 bytes after the key: for hashes and sorted sets the value's own word, for the
+    /// The 8 bytes after the key: for slot-stored types the value's own word, for the
     /// other non-string types a +1 reference to the value object. Not aligned (it follows
     /// the key bytes), hence the unaligned loads; its address is fixed for the entry's life.
     @inline(__always) var valueSlot: UnsafeMutableRawPointer { elements + Int(header.keyLength) }
@@ -183,8 +184,8 @@ final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
         return word
     }
 
-    /// The value of object-held types (lists, sets, streams), held with a +1 reference in
-    /// the slot after the key; nil for strings and slot-stored types (hashes, sorted sets).
+    /// The value of object-held types (lists, streams), held with a +1 reference in the
+    /// slot after the key; nil for strings and slot-stored types (`ValueType.slotStored`).
     /// The type of an entry never changes.
     var object: AnyObject? {
         @inline(__always) get {

@@ -108,7 +108,7 @@ enum RDBObjects {
         switch e.type {
         case .string: return RDB.typeString
         case .list: return version < 10 ? RDB.typeListQuicklist : RDB.typeListQuicklist2
-        case .set: return (e.object as! SetValue).encoding == .intset ? RDB.typeSetIntset : RDB.typeSet
+        case .set: return SetValue(entry: e).encoding == .intset ? RDB.typeSetIntset : RDB.typeSet
         case .zset:
             if SortedSetValue(entry: e).isPacked { return version < 10 ? RDB.typeZsetZiplist : RDB.typeZsetListpack }
             return RDB.typeZset2
@@ -133,7 +133,7 @@ enum RDBObjects {
             let l = e.object as! ListValue
             saveList(l, to: w, version: version)
         case .set:
-            let s = e.object as! SetValue
+            let s = SetValue(entry: e)
             if s.encoding == .intset {
                 // The block is Redis's intset blob (rdbSaveObject writes o->ptr as it is).
                 s.withIntsetBlob { w.string($0) }
@@ -348,24 +348,30 @@ enum RDBObjects {
             return l.count == 0 ? nil : KeyEntry.make(key: key, object: l, type: .list, lru: lru)
         case RDB.typeSet:
             let n = try r.count(minimumItemBytes: 1, "set")
-            let s = SetValue()
+            // Built in place in the key's entry (freed with it if the load fails).
+            let e = KeyEntry.make(key: key, word: SetValue.emptyWord(), type: .set, lru: lru)
+            let s = SetValue(entry: e)
             for _ in 0..<n {
                 let at = r.pos
                 let added = try r.withString { m throws in s.add(m, maxIntsetEntries: limits.maxIntsetEntries) }
                 if !added { throw r.error("Duplicate set members detected", at: at) }
             }
-            return s.isEmpty ? nil : KeyEntry.make(key: key, object: s, type: .set, lru: lru)
+            return s.isEmpty ? nil : e
         case RDB.typeSetIntset:
             let at = r.pos
-            let s = try r.withString { blob throws in
+            let word = try r.withString { blob throws in
                 // Validated (deeply: sorted, no duplicates), then kept as it is, at its
                 // width, as Redis's rdbLoadObject keeps the blob.
                 try PackedFormats.forEachIntset(blob, at: at) { _ in }
-                return SetValue.fromIntsetBlob(blob, maxIntsetEntries: limits.maxIntsetEntries)
+                return SetValue.intsetWord(copying: blob)
             }
-            return s.isEmpty ? nil : KeyEntry.make(key: key, object: s, type: .set, lru: lru)
+            let e = KeyEntry.make(key: key, word: word, type: .set, lru: lru)
+            let s = SetValue(entry: e)
+            s.convertIfOverIntsetLimit(limits.maxIntsetEntries)
+            return s.isEmpty ? nil : e
         case RDB.typeSetListpack:
-            let s = SetValue()
+            let e = KeyEntry.make(key: key, word: SetValue.emptyWord(), type: .set, lru: lru)
+            let s = SetValue(entry: e)
             let at = r.pos
             try r.withString { blob throws in
                 try PackedFormats.forEachListpack(blob, at: at) { e throws in
@@ -373,7 +379,7 @@ enum RDBObjects {
                     if !added { throw r.error("Duplicate set members detected", at: at) }
                 }
             }
-            return s.isEmpty ? nil : KeyEntry.make(key: key, object: s, type: .set, lru: lru)
+            return s.isEmpty ? nil : e
         case RDB.typeZset, RDB.typeZset2:
             let n = try r.count(minimumItemBytes: 2, "sorted set")
             var elements: [(member: [UInt8], score: Double)] = []

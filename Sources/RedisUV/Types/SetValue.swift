@@ -79,17 +79,21 @@ let setMemberHashSeed: UInt64 = UInt64.random(in: 0 ... UInt64.max)
 /// (max+1)th member arrives, packed → table past its limits. Commands that build a new set
 /// (SPOP with a count, the *STORE commands) start again from an intset, as Redis does.
 ///
-/// The object holds a single word, `storage`, so it costs one minimal heap block; every
-/// piece of state lives in the malloc'ed block it points at, which starts with two
-/// little-endian UInt32s, a kind and the member count:
+/// The whole state is one word, `storage`, kept in the key's entry (`SlotStoredValue`), so
+/// a set key costs its entry plus this block: every piece of state lives in the malloc'ed
+/// block it points at, which starts with two little-endian UInt32s, a kind and the member
+/// count:
 ///
 /// - intset: `[width 2/4/8][count][integers]`, Redis's intset header (its `encoding` field
 ///   is the width in bytes, so it doubles as the kind);
 /// - packed: `[packedKind][count][entry bytes in use: UInt32][entries]`;
 /// - table: `[tableKind][count][buckets: UInt32][unused: UInt32][bucket heads]`.
 ///
-/// Capacities are the blocks' usable sizes (or the bucket count), not stored.
-final class SetValue: KeyspaceValue {
+/// Capacities are the blocks' usable sizes (or the bucket count), not stored. This struct
+/// is a view of the entry's word; `storage` reads and replaces it in the entry.
+struct SetValue: SlotStoredValue {
+    static var valueType: ValueType { .set }
+
     enum Encoding: UInt8 { case intset, packed, table }
 
     static let packedMaxEntries = 64
@@ -97,8 +101,17 @@ final class SetValue: KeyspaceValue {
     /// Redis limits intsets to 1G entries whatever set-max-intset-entries says.
     static let intsetHardLimit = 1 << 30
 
-    /// The only stored property: the block holding the kind, count and members.
-    private var storage: UnsafeMutableRawPointer
+    let entry: KeyEntry
+
+    init(entry: KeyEntry) {
+        self.entry = entry
+    }
+
+    /// The block holding the kind, count and members, in the entry's slot.
+    @inline(__always) private var storage: UnsafeMutableRawPointer {
+        get { UnsafeMutableRawPointer(bitPattern: entry.slotWord).unsafelyUnwrapped }
+        nonmutating set { entry.slotWord = UInt(bitPattern: newValue) }
+    }
 
     // Block kinds besides the intset widths (2, 4, 8).
     private static let packedKind: UInt32 = 1
@@ -107,27 +120,53 @@ final class SetValue: KeyspaceValue {
     private static let packedHeader = 12
     private static let tableHeader = 16
 
-    /// An empty set in intset form (Redis's createIntsetObject: intsetNew, 16-bit).
+    /// An empty set in intset form (Redis's createIntsetObject), under no key yet.
     init() {
-        storage = SetValue.allocate(SetValue.intsetHeader)
-        storage.storeBytes(of: UInt32(2), as: UInt32.self)
-        storage.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
+        self.init(detachedWord: SetValue.emptyWord())
     }
 
-    private init(block: UnsafeMutableRawPointer) { storage = block }
+    /// The word of an empty set in intset form (Redis's createIntsetObject: intsetNew,
+    /// 16-bit), for `KeyEntry.make(key:word:type:lru:)`.
+    static func emptyWord() -> UInt {
+        let p = allocate(intsetHeader)
+        p.storeBytes(of: UInt32(2), as: UInt32.self)
+        p.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
+        return UInt(bitPattern: p)
+    }
 
     /// A set holding a copy of a Redis intset blob, validated by the caller
-    /// (PackedFormats.forEachIntset), at its own width as Redis keeps it; converted like
-    /// Redis's rdbLoadObject when it holds more than `maxIntsetEntries` integers.
+    /// (PackedFormats.forEachIntset), under no key yet; see `intsetWord(copying:)`.
     static func fromIntsetBlob(_ blob: UnsafeRawBufferPointer, maxIntsetEntries: Int) -> SetValue {
-        let p = allocate(blob.count)
-        p.copyMemory(from: blob.baseAddress!, byteCount: blob.count)
-        let s = SetValue(block: p)
-        if s.count > maxIntsetEntries { s.convertFromIntset(incoming: 0) }
+        let s = SetValue(detachedWord: intsetWord(copying: blob))
+        s.convertIfOverIntsetLimit(maxIntsetEntries)
         return s
     }
 
-    deinit { SetValue.freeBlock(storage) }
+    /// The word of a set holding a copy of a validated Redis intset blob, at its own width
+    /// as Redis keeps it (RDB load makes the key's entry with it directly).
+    static func intsetWord(copying blob: UnsafeRawBufferPointer) -> UInt {
+        let p = allocate(blob.count)
+        p.copyMemory(from: blob.baseAddress!, byteCount: blob.count)
+        return UInt(bitPattern: p)
+    }
+
+    /// Converts a loaded intset holding more than `maxIntsetEntries` integers, as Redis's
+    /// rdbLoadObject does.
+    func convertIfOverIntsetLimit(_ maxIntsetEntries: Int) {
+        if encoding == .intset && count > maxIntsetEntries { convertFromIntset(incoming: 0) }
+    }
+
+    /// Exchanges the contents of two sets (their words): SPOP makes the members it kept
+    /// the key's value, and the popped rest goes with the other (detached) set.
+    func swapContents(with other: SetValue) {
+        let word = entry.slotWord
+        entry.slotWord = other.entry.slotWord
+        other.entry.slotWord = word
+    }
+
+    /// Whether both are views of the same value (the same key given twice).
+    @inline(__always)
+    func isSame(as other: SetValue) -> Bool { entry === other.entry }
 
     // MARK: header fields
 
@@ -135,7 +174,7 @@ final class SetValue: KeyspaceValue {
 
     @inline(__always) private var n: UInt32 {
         get { storage.load(fromByteOffset: 4, as: UInt32.self) }
-        set { storage.storeBytes(of: newValue, toByteOffset: 4, as: UInt32.self) }
+        nonmutating set { storage.storeBytes(of: newValue, toByteOffset: 4, as: UInt32.self) }
     }
 
     var encoding: Encoding {
@@ -151,8 +190,6 @@ final class SetValue: KeyspaceValue {
 
     var count: Int { Int(n) }
     var isEmpty: Bool { n == 0 }
-
-    var encodingName: String { encoding == .intset ? "intset" : "hashtable" }
 
     /// The intset blob exactly as Redis's intset.c lays it out (for RDB save and DUMP).
     func withIntsetBlob<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
@@ -377,54 +414,72 @@ final class SetValue: KeyspaceValue {
         }
     }
 
-    // MARK: KeyspaceValue
+    // MARK: SlotStoredValue
 
-    /// COPY (Redis's setTypeDup): the same encoding and contents (an intset at its width).
-    func duplicate() -> KeyspaceValue {
-        switch encoding {
-        case .intset, .packed:
-            let bytes = encoding == .intset
-                ? SetValue.intsetHeader + Int(n) * Int(width) : SetValue.packedHeader + packedUsed
-            let q = SetValue.allocate(bytes)
-            q.copyMemory(from: storage, byteCount: bytes)
-            return SetValue(block: q)
-        case .table:
-            let size = bucketCount
-            let q = SetValue.newTableBlock(buckets: size)
-            q.storeBytes(of: n, toByteOffset: 4, as: UInt32.self)
-            let src = buckets
-            let dst = SetValue.buckets(of: q)
-            for i in 0..<size {
-                var node = src[i]
-                while let cur = node {
-                    node = SetValue.nodeNext(cur)
-                    let nodeSize = SetValue.nodeHeader + Int(SetValue.nodeLength(cur))
-                    let copy = SetValue.allocate(nodeSize)
-                    copy.copyMemory(from: cur, byteCount: nodeSize)
-                    copy.storeBytes(of: dst[i], as: UnsafeMutableRawPointer?.self)
-                    dst[i] = copy
-                }
-            }
-            return SetValue(block: q)
+    @inline(__always) private static func block(_ word: UInt) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: word).unsafelyUnwrapped
+    }
+
+    static func destroy(_ word: UInt) { freeBlock(block(word)) }
+
+    static func encodingName(_ word: UInt) -> String {
+        switch block(word).load(as: UInt32.self) {
+        case packedKind, tableKind: return "hashtable"
+        default: return "intset"
         }
     }
 
-    /// What this set allocated: the object, its block and (for a table, extrapolated from
-    /// `samples` members as Redis's objectComputeSize does; 0 = all) its member nodes.
-    func memoryUsage(samples: Int) -> Int {
-        var total = Allocator.usableSize(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()))
-        total += Allocator.usableSize(storage)
-        if encoding == .table && n > 0 {
-            var sampled = 0
-            var bytes = 0
-            forEach { m in
-                guard case .bytes(let b) = m else { return false }
-                bytes += Allocator.usableSize(b.baseAddress! - SetValue.nodeHeader)
-                sampled += 1
-                return samples == 0 || sampled < samples
-            }
-            total += sampled == Int(n) ? bytes : Int(Double(bytes) / Double(sampled) * Double(n))
+    /// COPY (Redis's setTypeDup): the same encoding and contents (an intset at its width).
+    static func duplicate(_ word: UInt) -> UInt {
+        let p = block(word)
+        let kind = p.load(as: UInt32.self)
+        let count = Int(p.load(fromByteOffset: 4, as: UInt32.self))
+        if kind != tableKind {
+            let bytes = kind == packedKind
+                ? packedHeader + Int(p.load(fromByteOffset: 8, as: UInt32.self)) : intsetHeader + count * Int(kind)
+            let q = allocate(bytes)
+            q.copyMemory(from: p, byteCount: bytes)
+            return UInt(bitPattern: q)
         }
+        let size = Int(p.load(fromByteOffset: 8, as: UInt32.self))
+        let q = newTableBlock(buckets: size)
+        q.storeBytes(of: UInt32(count), toByteOffset: 4, as: UInt32.self)
+        let src = buckets(of: p)
+        let dst = buckets(of: q)
+        for i in 0..<size {
+            var node = src[i]
+            while let cur = node {
+                node = nodeNext(cur)
+                let nodeSize = nodeHeader + Int(nodeLength(cur))
+                let copy = allocate(nodeSize)
+                copy.copyMemory(from: cur, byteCount: nodeSize)
+                copy.storeBytes(of: dst[i], as: UnsafeMutableRawPointer?.self)
+                dst[i] = copy
+            }
+        }
+        return UInt(bitPattern: q)
+    }
+
+    /// What this set allocated: its block and (for a table, extrapolated from `samples`
+    /// members as Redis's objectComputeSize does; 0 = all) its member nodes.
+    static func memoryUsage(_ word: UInt, samples: Int) -> Int {
+        let p = block(word)
+        var total = Allocator.usableSize(p)
+        let count = Int(p.load(fromByteOffset: 4, as: UInt32.self))
+        guard p.load(as: UInt32.self) == tableKind && count > 0 else { return total }
+        let b = buckets(of: p)
+        var sampled = 0
+        var bytes = 0
+        scan: for i in 0..<Int(p.load(fromByteOffset: 8, as: UInt32.self)) {
+            var node = b[i]
+            while let cur = node {
+                node = nodeNext(cur)
+                bytes += Allocator.usableSize(cur)
+                sampled += 1
+                if samples != 0 && sampled >= samples { break scan }
+            }
+        }
+        total += sampled == count ? bytes : Int(Double(bytes) / Double(sampled) * Double(count))
         return total
     }
 
@@ -612,7 +667,7 @@ final class SetValue: KeyspaceValue {
     /// Entry bytes in use.
     @inline(__always) private var packedUsed: Int {
         get { Int(storage.load(fromByteOffset: 8, as: UInt32.self)) }
-        set { storage.storeBytes(of: UInt32(newValue), toByteOffset: 8, as: UInt32.self) }
+        nonmutating set { storage.storeBytes(of: UInt32(newValue), toByteOffset: 8, as: UInt32.self) }
     }
 
     private static func newPackedBlock(capacity: Int) -> UnsafeMutableRawPointer {
