@@ -817,21 +817,24 @@ final class ListValue: KeyspaceValue {
     func position(of index: Int) -> ListPosition {
         var i: Int
         var local: Int
+        // The walk reads the ring through locals: nothing changes it meanwhile.
+        let ring = self.ring, head = ringHead, mask = ringMask
+        @inline(__always) func entries(_ i: Int) -> Int { ring[(head &+ i) & mask].count }
         if index < count / 2 {
             i = 0
             local = index
-            while local >= node(i).pointee.count {
-                local -= node(i).pointee.count
+            while local >= entries(i) {
+                local -= entries(i)
                 i += 1
             }
         } else {
             i = nodeCount - 1
             var fromEnd = count - 1 - index
-            while fromEnd >= node(i).pointee.count {
-                fromEnd -= node(i).pointee.count
+            while fromEnd >= entries(i) {
+                fromEnd -= entries(i)
                 i -= 1
             }
-            local = node(i).pointee.count - 1 - fromEnd
+            local = entries(i) - 1 - fromEnd
         }
         let n = node(i).pointee
         var p: UnsafeRawPointer
