@@ -335,17 +335,44 @@ struct ListPosition {
     var local: Int
 }
 
-/// The fixed part of a list's block; the ring of nodes follows it.
+/// The fixed part of a list's block (16 bytes; the ring of nodes follows it). Like
+/// quicklist's bit fields, one word packs the element count (40 bits: a list of 2^40
+/// elements would take terabytes), the ring's capacity as a power of two, and the fill.
 struct ListHeader {
-    /// Elements in the list.
-    var count: Int
+    var countShiftFill: UInt64
     /// Nodes in the ring, from `ringHead`.
     var nodeCount: UInt32
     var ringHead: UInt32
-    /// Ring capacity - 1 (a power of two - 1).
-    var ringMask: UInt32
-    /// list-max-listpack-size when the list was created, clamped.
-    var fill: Int32
+
+    static let countBits: UInt64 = 40
+    static let countMask: UInt64 = (1 << countBits) - 1
+    static let shiftBits: UInt64 = 8
+    static let fillShift: UInt64 = countBits + shiftBits
+
+    init(fill: Int) {
+        countShiftFill = UInt64(UInt16(bitPattern: Int16(fill))) << ListHeader.fillShift
+        nodeCount = 0
+        ringHead = 0
+    }
+
+    @inline(__always) var count: Int {
+        get { Int(truncatingIfNeeded: countShiftFill & ListHeader.countMask) }
+        set { countShiftFill = (countShiftFill & ~ListHeader.countMask) | (UInt64(newValue) & ListHeader.countMask) }
+    }
+    /// count += k in one add: the count is the low bits and stays in 0..<2^40.
+    @inline(__always) mutating func addToCount(_ k: Int) {
+        countShiftFill &+= UInt64(bitPattern: Int64(k))
+    }
+    /// log2 of the ring's capacity.
+    @inline(__always) var ringShift: Int {
+        get { Int(truncatingIfNeeded: (countShiftFill >> ListHeader.countBits) & 0xFF) }
+        set {
+            countShiftFill = (countShiftFill & ~(0xFF << ListHeader.countBits))
+                | (UInt64(newValue) << ListHeader.countBits)
+        }
+    }
+    /// list-max-listpack-size when the list was created, clamped (-5...32767).
+    @inline(__always) var fill: Int { Int(Int16(truncatingIfNeeded: countShiftFill >> ListHeader.fillShift)) }
 }
 
 /// Redis's quicklist.
@@ -384,14 +411,15 @@ final class ListValue: KeyspaceValue {
         get { Int(header.pointee.ringHead) }
         set { header.pointee.ringHead = UInt32(newValue) }
     }
+    /// Ring capacity - 1; the capacity is a power of two.
     @inline(__always) private var ringMask: Int {
-        get { Int(header.pointee.ringMask) }
-        set { header.pointee.ringMask = UInt32(newValue) }
+        get { (1 << header.pointee.ringShift) - 1 }
+        set { header.pointee.ringShift = (newValue + 1).trailingZeroBitCount }
     }
 
     /// list-max-listpack-size when the list was created (quicklistSetOptions), clamped as
     /// quicklistSetFill does: negative = node size class, positive = entries per node.
-    @inline(__always) var fill: Int { Int(header.pointee.fill) }
+    @inline(__always) var fill: Int { header.pointee.fill }
 
     /// Redis's packed_threshold: elements this big get a node of their own.
     static let largeElement = 1 << 30
@@ -402,9 +430,8 @@ final class ListValue: KeyspaceValue {
 
     init(fill: Int) {
         storage = malloc(ListValue.inlineOffset)!
-        storage.initializeMemory(as: ListHeader.self, repeating: ListHeader(
-            count: 0, nodeCount: 0, ringHead: 0, ringMask: 0,
-            fill: Int32(Swift.min(Swift.max(fill, -5), 32767))), count: 1)
+        storage.initializeMemory(as: ListHeader.self,
+                                 repeating: ListHeader(fill: Swift.min(Swift.max(fill, -5), 32767)), count: 1)
         (storage + ListValue.headerSize).bindMemory(to: ListNode.self, capacity: 1)
     }
 
@@ -554,7 +581,7 @@ final class ListValue: KeyspaceValue {
             buffer.copyMemory(from: entries.baseAddress!, byteCount: entries.count)
             insertNode(ListNode(buffer: buffer, capacity: capacity, start: 0, end: entries.count, count: k), at: nodeCount)
         }
-        count += k
+        header.pointee.addToCount(k)
     }
 
     /// Removes node `i` from the ring; its block is freed unless the caller took it. (An
@@ -684,8 +711,7 @@ final class ListValue: KeyspaceValue {
 
     /// Gives back most of node `i`'s block when it is mostly empty (after pops and trims).
     /// Node pointers taken before are stale afterwards.
-    @inline(__always) private func shrinkIfSparse(_ i: Int) {
-        let n = node(i)
+    @inline(__always) private func shrinkIfSparse(_ n: UnsafeMutablePointer<ListNode>, at i: Int) {
         let capacity = n.pointee.capacity
         if capacity > 256 && n.pointee.bytes * 4 < capacity { shrink(i) }
     }
@@ -729,29 +755,48 @@ final class ListValue: KeyspaceValue {
         push(PackedEntry(s), atHead: atHead)
     }
 
+    /// The common case inline: the end node takes the entry and has the room for it at
+    /// that end. Everything else (a bigger block, a new node) is `pushSlow`.
+    @inline(__always)
     func push(_ e: PackedEntry, atHead: Bool) {
-        count += 1
+        let nodes = nodeCount
+        if nodes > 0 {
+            let n = node(atHead ? 0 : nodes - 1)
+            if allowInsert(n.pointee, e.textLength) {
+                if atHead {
+                    if n.pointee.start >= e.size {
+                        n.pointee.start -= e.size
+                        e.write(to: n.pointee.buffer + n.pointee.start)
+                        n.pointee.count += 1
+                        header.pointee.addToCount(1)
+                        return
+                    }
+                } else if n.pointee.capacity - n.pointee.end >= e.size {
+                    e.write(to: n.pointee.buffer + n.pointee.end)
+                    n.pointee.end += e.size
+                    n.pointee.count += 1
+                    header.pointee.addToCount(1)
+                    return
+                }
+            }
+        }
+        pushSlow(e, atHead: atHead)
+    }
+
+    @inline(never)
+    private func pushSlow(_ e: PackedEntry, atHead: Bool) {
+        header.pointee.addToCount(1)
         if nodeCount > 0 {
             let i = atHead ? 0 : nodeCount - 1
             let n = node(i)
             if allowInsert(n.pointee, e.textLength) {
                 let at: Int
                 if atHead {
-                    if n.pointee.start >= e.size {
-                        n.pointee.start -= e.size
-                        at = n.pointee.start
-                    } else {
-                        at = reshape(i, at: n.pointee.start, removing: 0, inserting: e.size,
-                                     slack: nodeCount == 1 && n.pointee.start < n.pointee.capacity - n.pointee.end ? .balanced : .front)
-                    }
+                    at = reshape(i, at: n.pointee.start, removing: 0, inserting: e.size,
+                                 slack: nodeCount == 1 && n.pointee.start < n.pointee.capacity - n.pointee.end ? .balanced : .front)
                 } else {
-                    if n.pointee.capacity - n.pointee.end >= e.size {
-                        at = n.pointee.end
-                        n.pointee.end += e.size
-                    } else {
-                        at = reshape(i, at: n.pointee.end, removing: 0, inserting: e.size,
-                                     slack: nodeCount == 1 && n.pointee.start > n.pointee.capacity - n.pointee.end ? .balanced : .back)
-                    }
+                    at = reshape(i, at: n.pointee.end, removing: 0, inserting: e.size,
+                                 slack: nodeCount == 1 && n.pointee.start > n.pointee.capacity - n.pointee.end ? .balanced : .back)
                 }
                 let grown = node(i)  // reshape may have moved the block
                 e.write(to: grown.pointee.buffer + at)
@@ -787,26 +832,25 @@ final class ListValue: KeyspaceValue {
     func removeFirst() {
         let n = node(0)
         n.pointee.start += ListPack.entrySize(n.pointee.buffer + n.pointee.start)
-        removed(1, at: 0)
+        removed(1, from: n, at: 0)
     }
 
     func removeLast() {
         let n = node(nodeCount - 1)
         let buf = n.pointee.buffer
         n.pointee.end = ListPack.entryBefore(buf + n.pointee.end) - UnsafeRawPointer(buf)
-        removed(1, at: nodeCount - 1)
+        removed(1, from: n, at: nodeCount - 1)
     }
 
     /// Bookkeeping after `k` entries left node `i` (quicklistDelIndex: an emptied node
     /// goes away). Node pointers taken before are stale afterwards.
-    @inline(__always) private func removed(_ k: Int, at i: Int) {
-        let n = node(i)
+    @inline(__always) private func removed(_ k: Int, from n: UnsafeMutablePointer<ListNode>, at i: Int) {
         n.pointee.count -= k
-        count -= k
+        header.pointee.addToCount(-k)
         if n.pointee.count == 0 {
             removeNode(at: i)
         } else {
-            shrinkIfSparse(i)
+            shrinkIfSparse(n, at: i)
         }
     }
 
@@ -996,7 +1040,7 @@ final class ListValue: KeyspaceValue {
             atHead = true
             availPrev = i > 0 && allowInsert(node(i - 1).pointee, sz)
         }
-        count += 1
+        header.pointee.addToCount(1)
         if !full {
             let pivotSize = ListPack.entrySize(n.pointee.buffer + p.offset)
             let at = after ? p.offset + pivotSize : p.offset
@@ -1036,7 +1080,7 @@ final class ListValue: KeyspaceValue {
                 n.pointee.start = splitAt
             }
             n.pointee.count -= movedCount
-            shrinkIfSparse(i)
+            shrinkIfSparse(n, at: i)
             let fresh = ListNode(buffer: buffer, capacity: capacity, start: 0, end: moved + e.size, count: movedCount + 1)
             insertNode(fresh, at: after ? i + 1 : i)
             mergeAround(after ? i : i + 1)
@@ -1098,7 +1142,7 @@ final class ListValue: KeyspaceValue {
             let inNode = nd.pointee.count - p.local
             if p.local == 0 && remaining >= nd.pointee.count {
                 remaining -= nd.pointee.count
-                count -= nd.pointee.count
+                header.pointee.addToCount(-(nd.pointee.count))
                 removeNode(at: i)
             } else {
                 let k = Swift.min(remaining, inNode)
@@ -1111,7 +1155,7 @@ final class ListValue: KeyspaceValue {
                 _ = reshape(i, at: p.offset, removing: endOffset - p.offset, inserting: 0, slack: .balanced)
                 remaining -= k
                 // The node keeps the entries before the cut (or after it), so it stays.
-                removed(k, at: i)
+                removed(k, from: node(i), at: i)
                 i += 1
             }
             if remaining > 0 {
@@ -1177,7 +1221,7 @@ final class ListValue: KeyspaceValue {
             }
             // An emptied node leaves the ring: going forward, the next node then has its index.
             let emptied = removedHere > 0 && removedHere == n.pointee.count
-            if removedHere > 0 { removed(removedHere, at: i) }
+            if removedHere > 0 { removed(removedHere, from: n, at: i) }
             if fromTail || !emptied { i += fromTail ? -1 : 1 }
         }
         return removedTotal
