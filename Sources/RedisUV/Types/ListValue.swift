@@ -355,10 +355,7 @@ struct ListHeader {
         ringHead = 0
     }
 
-    @inline(__always) var count: Int {
-        get { Int(truncatingIfNeeded: countShiftFill & ListHeader.countMask) }
-        set { countShiftFill = (countShiftFill & ~ListHeader.countMask) | (UInt64(newValue) & ListHeader.countMask) }
-    }
+    @inline(__always) var count: Int { Int(truncatingIfNeeded: countShiftFill & ListHeader.countMask) }
     /// count += k in one add: the count is the low bits and stays in 0..<2^40.
     @inline(__always) mutating func addToCount(_ k: Int) {
         countShiftFill &+= UInt64(bitPattern: Int64(k))
@@ -398,11 +395,8 @@ final class ListValue: KeyspaceValue {
         (storage + ListValue.headerSize).assumingMemoryBound(to: ListNode.self)
     }
 
-    /// Elements in the list.
-    private(set) var count: Int {
-        @inline(__always) get { header.pointee.count }
-        @inline(__always) set { header.pointee.count = newValue }
-    }
+    /// Elements in the list (changed through `header.pointee.addToCount`).
+    @inline(__always) var count: Int { header.pointee.count }
     private(set) var nodeCount: Int {
         @inline(__always) get { Int(header.pointee.nodeCount) }
         @inline(__always) set { header.pointee.nodeCount = UInt32(newValue) }
