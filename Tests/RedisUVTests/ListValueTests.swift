@@ -303,6 +303,94 @@ final class ListValueTests: XCTestCase {
         XCTAssertGreaterThan(copy.memoryUsage(samples: 0), 10 * 4)
     }
 
+    /// A one-node list keeps its entries in its own block (the "inline" node) through
+    /// pushes at both ends, pops and LSET; a second node moves them out, and a list that
+    /// is back to one node in a bigger ring keeps them out.
+    func testInlineNodeLifecycle() {
+        let l = ListValue(fill: -2)
+        var model: [[UInt8]] = []
+        for i in 0..<10 {
+            push(l, "item\(i)")
+            model.append(Array("item\(i)".utf8))
+            push(l, "head\(i)", head: true)
+            model.insert(Array("head\(i)".utf8), at: 0)
+            check(l, model, "push \(i)")
+            XCTAssertTrue(l.hasInlineNode, "push \(i)")
+        }
+        Array("replaced".utf8).withUnsafeBytes { l.replace(at: 3, with: $0) }
+        model[3] = Array("replaced".utf8)
+        check(l, model, "lset")
+        XCTAssertTrue(l.hasInlineNode)
+        // Up to a second node (8 KB limit at fill -2).
+        var i = 0
+        while l.nodeCount == 1 {
+            push(l, "grow\(i)")
+            model.append(Array("grow\(i)".utf8))
+            i += 1
+        }
+        check(l, model, "second node")
+        XCTAssertFalse(l.hasInlineNode)
+        while l.nodeCount > 1 {
+            l.removeLast()
+            model.removeLast()
+        }
+        check(l, model, "back to one node")
+        XCTAssertFalse(l.hasInlineNode)
+        // Emptied and filled again: the ring kept its two slots, so the node has a block
+        // of its own.
+        while l.count > 0 { l.removeFirst() }
+        check(l, [], "emptied")
+        push(l, "again")
+        check(l, [Array("again".utf8)], "again")
+
+        // An emptied one-slot list gets an inline node again (LMOVE within one list).
+        let one = ListValue(fill: -2)
+        push(one, "a")
+        one.removeLast()
+        push(one, "b", head: true)
+        check(one, [Array("b".utf8)])
+        XCTAssertTrue(one.hasInlineNode)
+    }
+
+    /// An inline node that grew big and was popped down gives the room back, like a node
+    /// in a block of its own (shrinkIfSparse).
+    func testInlineNodeShrinks() {
+        let l = ListValue(fill: -5)  // 64 KB nodes
+        var model: [[UInt8]] = []
+        for i in 0..<2000 {
+            push(l, "value-\(i)")
+            model.append(Array("value-\(i)".utf8))
+        }
+        XCTAssertTrue(l.hasInlineNode)
+        let big = l.memoryUsage(samples: 0)
+        while l.count > 5 {
+            l.removeFirst()
+            model.removeFirst()
+        }
+        check(l, model)
+        XCTAssertTrue(l.hasInlineNode)
+        XCTAssertLessThan(l.memoryUsage(samples: 0), big / 10)
+        for i in 0..<5 {
+            push(l, "more\(i)", head: true)
+            model.insert(Array("more\(i)".utf8), at: 0)
+        }
+        check(l, model)
+    }
+
+    /// COPY of a one-node list is inline too; of a list of several nodes, none is.
+    func testDuplicateLayout() {
+        let small = ListValue(fill: -2)
+        for i in 0..<10 { push(small, "item\(i)") }
+        let smallCopy = small.duplicate() as! ListValue
+        XCTAssertTrue(smallCopy.hasInlineNode)
+        check(smallCopy, contents(small))
+        let big = ListValue(fill: 4)
+        for i in 0..<10 { push(big, "item\(i)") }
+        let bigCopy = big.duplicate() as! ListValue
+        XCTAssertEqual(bigCopy.nodeCounts, [4, 4, 2])
+        check(bigCopy, contents(big))
+    }
+
     /// A queue (push at one end, pop at the other) keeps memory bounded.
     func testQueueDoesNotGrow() {
         let l = ListValue(fill: -2)

@@ -306,6 +306,8 @@ enum RDBObjects {
         case RDB.typeListZiplist, RDB.typeListQuicklist, RDB.typeListQuicklist2:
             let l = ListValue(fill: limits.listFill)
             let nodes = type == RDB.typeListZiplist ? 1 : try r.count(minimumItemBytes: 1, "quicklist")
+            // Several nodes: none goes inline only to move out when the next one comes.
+            if nodes > 1 { l.reserveNodes(2) }
             for _ in 0..<nodes {
                 var container = RDB.quicklistNodePacked
                 if type == RDB.typeListQuicklist2 {

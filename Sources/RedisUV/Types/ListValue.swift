@@ -283,12 +283,43 @@ struct ListMatcher {
 }
 
 /// One node: its entries are bytes `start..<end` of `buffer` (`capacity` bytes).
+///
+/// Offsets and counts are 32-bit (24 bytes a node instead of 40): a node's block stays
+/// under 4 GB, since a node is a listpack in Redis (lpBytes is 32-bit, and so is the
+/// length of a listpack string entry and of the node written to an RDB file). A value
+/// that would not fit traps rather than wraps.
 struct ListNode {
     var buffer: UnsafeMutableRawPointer
-    var capacity: Int
-    var start: Int
-    var end: Int
-    var count: Int
+    private var capacity32: UInt32
+    private var start32: UInt32
+    private var end32: UInt32
+    private var count32: UInt32
+
+    init(buffer: UnsafeMutableRawPointer, capacity: Int, start: Int, end: Int, count: Int) {
+        self.buffer = buffer
+        capacity32 = UInt32(capacity)
+        start32 = UInt32(start)
+        end32 = UInt32(end)
+        count32 = UInt32(count)
+    }
+
+    @inline(__always) var capacity: Int {
+        get { Int(capacity32) }
+        set { capacity32 = UInt32(newValue) }
+    }
+    @inline(__always) var start: Int {
+        get { Int(start32) }
+        set { start32 = UInt32(newValue) }
+    }
+    @inline(__always) var end: Int {
+        get { Int(end32) }
+        set { end32 = UInt32(newValue) }
+    }
+    /// Entries in the node.
+    @inline(__always) var count: Int {
+        get { Int(count32) }
+        set { count32 = UInt32(newValue) }
+    }
 
     @inline(__always) var bytes: Int { end - start }
     /// The size of Redis's listpack holding the same entries (lpBytes): quicklist's
@@ -304,26 +335,85 @@ struct ListPosition {
     var local: Int
 }
 
+/// The fixed part of a list's block (16 bytes; the ring of nodes follows it). Like
+/// quicklist's bit fields, one word packs the element count (40 bits: a list of 2^40
+/// elements would take terabytes), the ring's capacity as a power of two, and the fill.
+struct ListHeader {
+    var countShiftFill: UInt64
+    /// Nodes in the ring, from `ringHead`.
+    var nodeCount: UInt32
+    var ringHead: UInt32
+
+    static let countBits: UInt64 = 40
+    static let countMask: UInt64 = (1 << countBits) - 1
+    static let shiftBits: UInt64 = 8
+    static let fillShift: UInt64 = countBits + shiftBits
+
+    init(fill: Int) {
+        countShiftFill = UInt64(UInt16(bitPattern: Int16(fill))) << ListHeader.fillShift
+        nodeCount = 0
+        ringHead = 0
+    }
+
+    @inline(__always) var count: Int { Int(truncatingIfNeeded: countShiftFill & ListHeader.countMask) }
+    /// count += k in one add: the count is the low bits and stays in 0..<2^40.
+    @inline(__always) mutating func addToCount(_ k: Int) {
+        countShiftFill &+= UInt64(bitPattern: Int64(k))
+    }
+    /// log2 of the ring's capacity.
+    @inline(__always) var ringShift: Int {
+        get { Int(truncatingIfNeeded: (countShiftFill >> ListHeader.countBits) & 0xFF) }
+        set {
+            countShiftFill = (countShiftFill & ~(0xFF << ListHeader.countBits))
+                | (UInt64(newValue) << ListHeader.countBits)
+        }
+    }
+    /// list-max-listpack-size when the list was created, clamped (-5...32767).
+    @inline(__always) var fill: Int { Int(Int16(truncatingIfNeeded: countShiftFill >> ListHeader.fillShift)) }
+}
+
 /// Redis's quicklist.
+///
+/// The object holds a single word, `storage`: everything else is in the one block it
+/// points to, `[ListHeader][ring of ListNode]`, so a list costs a minimal object, that
+/// block and its nodes' blocks. While the ring has a single slot (a list of one node,
+/// which is what most lists in a big dataset are), that node's entries live in the same
+/// block right after the slot ("inline"), so a small list is one allocation besides the
+/// object. The inline node grows and shrinks with the block (realloc); it moves to a
+/// block of its own when a second node comes, since the ring then needs the room.
 final class ListValue: KeyspaceValue {
-    // Stored fields take 40 bytes after the object header (56: a 64-byte malloc chunk,
-    // not 80 as with six Int fields); most lists in a big dataset are small.
-    /// Elements in the list.
-    private(set) var count = 0
-    private let fillStorage: Int32
-    private var ringMaskStorage: Int32 = 0
-    /// Nodes in a ring buffer, `nodeCount` of them from `ringHead`.
-    private var ring: UnsafeMutablePointer<ListNode>
-    private var ringHead = 0
-    private(set) var nodeCount = 0
+    private var storage: UnsafeMutableRawPointer
+
+    private static let headerSize = MemoryLayout<ListHeader>.stride
+    /// Where a one-slot ring's inline node begins.
+    private static let inlineOffset = headerSize + MemoryLayout<ListNode>.stride
+
+    @inline(__always) private var header: UnsafeMutablePointer<ListHeader> {
+        storage.assumingMemoryBound(to: ListHeader.self)
+    }
+    @inline(__always) private var ring: UnsafeMutablePointer<ListNode> {
+        (storage + ListValue.headerSize).assumingMemoryBound(to: ListNode.self)
+    }
+
+    /// Elements in the list (changed through `header.pointee.addToCount`).
+    @inline(__always) var count: Int { header.pointee.count }
+    private(set) var nodeCount: Int {
+        @inline(__always) get { Int(header.pointee.nodeCount) }
+        @inline(__always) set { header.pointee.nodeCount = UInt32(newValue) }
+    }
+    @inline(__always) private var ringHead: Int {
+        get { Int(header.pointee.ringHead) }
+        set { header.pointee.ringHead = UInt32(newValue) }
+    }
+    /// Ring capacity - 1; the capacity is a power of two.
+    @inline(__always) private var ringMask: Int {
+        get { (1 << header.pointee.ringShift) - 1 }
+        set { header.pointee.ringShift = (newValue + 1).trailingZeroBitCount }
+    }
 
     /// list-max-listpack-size when the list was created (quicklistSetOptions), clamped as
     /// quicklistSetFill does: negative = node size class, positive = entries per node.
-    @inline(__always) var fill: Int { Int(fillStorage) }
-    @inline(__always) private var ringMask: Int {
-        get { Int(ringMaskStorage) }
-        set { ringMaskStorage = Int32(newValue) }
-    }
+    @inline(__always) var fill: Int { header.pointee.fill }
 
     /// Redis's packed_threshold: elements this big get a node of their own.
     static let largeElement = 1 << 30
@@ -333,13 +423,15 @@ final class ListValue: KeyspaceValue {
     static let sizeEstimateOverhead = 8
 
     init(fill: Int) {
-        fillStorage = Int32(Swift.min(Swift.max(fill, -5), 32767))
-        ring = .allocate(capacity: 1)
+        storage = malloc(ListValue.inlineOffset)!
+        storage.initializeMemory(as: ListHeader.self,
+                                 repeating: ListHeader(fill: Swift.min(Swift.max(fill, -5), 32767)), count: 1)
+        (storage + ListValue.headerSize).bindMemory(to: ListNode.self, capacity: 1)
     }
 
     deinit {
-        for i in 0..<nodeCount { free(node(i).pointee.buffer) }
-        ring.deallocate()
+        for i in 0..<nodeCount where !isInline(node(i).pointee) { free(node(i).pointee.buffer) }
+        free(storage)
     }
 
     var encodingName: String { "quicklist" }
@@ -377,18 +469,56 @@ final class ListValue: KeyspaceValue {
         ring + ((ringHead &+ i) & ringMask)
     }
 
-    private func growRing() {
-        let capacity = (ringMask + 1) * 2
-        let fresh = UnsafeMutablePointer<ListNode>.allocate(capacity: capacity)
-        for i in 0..<nodeCount { (fresh + i).initialize(to: node(i).pointee) }
-        ring.deallocate()
-        ring = fresh
-        ringMask = capacity - 1
+    /// Is `n`'s buffer the inline area of the list's block? (With a ring of more than one
+    /// slot that address is a ring slot, never a node's buffer.)
+    @inline(__always) private func isInline(_ n: ListNode) -> Bool {
+        n.buffer == storage + ListValue.inlineOffset
+    }
+
+    /// The usable bytes of the inline area, given the block's.
+    @inline(__always) private func inlineCapacity() -> Int {
+        Swift.min(Allocator.usableSize(UnsafeRawPointer(storage)) - ListValue.inlineOffset, Int(UInt32.max))
+    }
+
+    /// Gives the block room for `bytes` inline bytes (realloc: the header, the slot and
+    /// the inline bytes already there keep their offsets). Node pointers taken before are
+    /// stale afterwards.
+    private func resizeInlineArea(_ bytes: Int) {
+        storage = realloc(storage, ListValue.inlineOffset + Swift.max(bytes, 1))!
+    }
+
+    /// Can the next node be the inline one? Only as the first node of a one-slot ring.
+    @inline(__always) private var inlineSlotFree: Bool { nodeCount == 0 && ringMask == 0 }
+
+    /// Makes the ring hold at least `capacity` nodes. The inline node, if any, first moves
+    /// to a block of its own: the inline area is where the ring grows.
+    private func growRing(to capacity: Int) {
+        if nodeCount > 0 && isInline(node(0).pointee) {
+            let n = node(0).pointee
+            let (buffer, bufferCapacity) = ListValue.allocate(n.bytes)
+            buffer.copyMemory(from: n.buffer + n.start, byteCount: n.bytes)
+            node(0).pointee = ListNode(buffer: buffer, capacity: bufferCapacity, start: 0, end: n.bytes, count: n.count)
+        }
+        var slots = ringMask + 1
+        while slots < capacity { slots *= 2 }
+        let fresh = malloc(ListValue.headerSize + slots * MemoryLayout<ListNode>.stride)!
+        fresh.copyMemory(from: storage, byteCount: ListValue.headerSize)
+        let freshRing = (fresh + ListValue.headerSize).bindMemory(to: ListNode.self, capacity: slots)
+        for i in 0..<nodeCount { (freshRing + i).initialize(to: node(i).pointee) }
+        free(storage)
+        storage = fresh
+        ringMask = slots - 1
         ringHead = 0
     }
 
+    /// Room for `n` nodes in the ring, before appending them (RDB load, COPY): a list known
+    /// to have several nodes does not start with an inline one only to move it out.
+    func reserveNodes(_ n: Int) {
+        if n > ringMask + 1 { growRing(to: n) }
+    }
+
     private func insertNode(_ n: ListNode, at i: Int) {
-        if nodeCount == ringMask + 1 { growRing() }
+        if nodeCount == ringMask + 1 { growRing(to: 2 * (ringMask + 1)) }
         if i < nodeCount / 2 {
             // Open the slot by moving the nodes before it one step towards the head.
             ringHead = (ringHead &- 1) & ringMask
@@ -408,20 +538,50 @@ final class ListValue: KeyspaceValue {
         nodeCount += 1
     }
 
+    /// Adds a node holding the single entry `e` at index `i`, with its free room on the
+    /// side it will grow: inline when it is the list's only node.
+    private func addNode(_ e: PackedEntry, at i: Int, slack: Slack) {
+        if inlineSlotFree {
+            resizeInlineArea(e.size)
+            let capacity = inlineCapacity()
+            let start = slack == .front ? capacity - e.size : 0
+            let buffer = storage + ListValue.inlineOffset
+            e.write(to: buffer + start)
+            ring.pointee = ListNode(buffer: buffer, capacity: capacity, start: start, end: start + e.size, count: 1)
+            ringHead = 0
+            nodeCount = 1
+            return
+        }
+        let (buffer, capacity) = ListValue.allocate(e.size)
+        let start = slack == .front ? capacity - e.size : 0
+        e.write(to: buffer + start)
+        insertNode(ListNode(buffer: buffer, capacity: capacity, start: start, end: start + e.size, count: 1), at: i)
+    }
+
     /// Appends a node made of `entries`, `k` already-encoded (and validated) listpack
     /// entries, as they are: loading an RDB file keeps each saved node whatever the
     /// current fill, as Redis's quicklistAppendListpack does (Persistence/RDBObjects.swift).
     func appendEncodedNode(_ entries: UnsafeRawBufferPointer, count k: Int) {
         guard k > 0, entries.count > 0 else { return }
-        let (buffer, capacity) = ListValue.allocate(entries.count)
-        buffer.copyMemory(from: entries.baseAddress!, byteCount: entries.count)
-        insertNode(ListNode(buffer: buffer, capacity: capacity, start: 0, end: entries.count, count: k), at: nodeCount)
-        count += k
+        if inlineSlotFree {
+            resizeInlineArea(entries.count)
+            let buffer = storage + ListValue.inlineOffset
+            buffer.copyMemory(from: entries.baseAddress!, byteCount: entries.count)
+            ring.pointee = ListNode(buffer: buffer, capacity: inlineCapacity(), start: 0, end: entries.count, count: k)
+            ringHead = 0
+            nodeCount = 1
+        } else {
+            let (buffer, capacity) = ListValue.allocate(entries.count)
+            buffer.copyMemory(from: entries.baseAddress!, byteCount: entries.count)
+            insertNode(ListNode(buffer: buffer, capacity: capacity, start: 0, end: entries.count, count: k), at: nodeCount)
+        }
+        header.pointee.addToCount(k)
     }
 
-    /// Removes node `i` from the ring; its block is freed unless the caller took it.
+    /// Removes node `i` from the ring; its block is freed unless the caller took it. (An
+    /// inline node's bytes stay in the list's block until the next inline node reuses them.)
     private func removeNode(at i: Int, freeBuffer: Bool = true) {
-        if freeBuffer { free(node(i).pointee.buffer) }
+        if freeBuffer && !isInline(node(i).pointee) { free(node(i).pointee.buffer) }
         if i < nodeCount / 2 {
             var j = i
             while j > 0 {
@@ -449,23 +609,17 @@ final class ListValue: KeyspaceValue {
     @inline(__always)
     private static func allocate(_ bytes: Int) -> (UnsafeMutableRawPointer, Int) {
         let p = malloc(Swift.max(bytes, 1))!
-        return (p, Allocator.usableSize(p))
+        return (p, Swift.min(Allocator.usableSize(p), Int(UInt32.max)))
     }
 
-    /// A node holding the single entry `e`, with its free room on the side it will grow.
-    private func makeNode(_ e: PackedEntry, slack: Slack) -> ListNode {
-        let (buffer, capacity) = ListValue.allocate(e.size)
-        let start = slack == .front ? capacity - e.size : 0
-        e.write(to: buffer + start)
-        return ListNode(buffer: buffer, capacity: capacity, start: start, end: start + e.size, count: 1)
-    }
-
-    /// Turns bytes `at..<at+removing` of node `n` into a hole of `inserting` bytes, moving
+    /// Turns bytes `at..<at+removing` of node `i` into a hole of `inserting` bytes, moving
     /// the shorter side of the node, or giving the node a bigger block when there is no
-    /// room; returns the hole's offset. Entry counts are the caller's business.
-    private func reshape(_ n: UnsafeMutablePointer<ListNode>, at: Int, removing: Int, inserting: Int,
-                         slack: Slack) -> Int {
-        let buf = n.pointee.buffer
+    /// room; returns the hole's offset. Entry counts are the caller's business. Node
+    /// pointers taken before are stale afterwards (an inline node grows with the list's
+    /// block).
+    private func reshape(_ i: Int, at: Int, removing: Int, inserting: Int, slack: Slack) -> Int {
+        var n = node(i)
+        var buf = n.pointee.buffer
         let start = n.pointee.start, end = n.pointee.end
         let before = at - start
         let after = end - at - removing
@@ -506,7 +660,20 @@ final class ListValue: KeyspaceValue {
             grown = Swift.max(grown, needed + needed / 8)
             if needed <= maxGrowth { grown = Swift.min(grown, maxGrowth) }
             grown = Swift.max(grown, needed)
-            if grown > capacity { (target, capacity) = ListValue.allocate(grown) }
+            if grown > capacity {
+                if isInline(n.pointee) {
+                    // The bytes keep their offsets in the bigger block: laid out in place below.
+                    resizeInlineArea(grown)
+                    n = node(i)
+                    buf = storage + ListValue.inlineOffset
+                    target = buf
+                    capacity = inlineCapacity()
+                    n.pointee.buffer = buf
+                    n.pointee.capacity = capacity
+                } else {
+                    (target, capacity) = ListValue.allocate(grown)
+                }
+            }
         }
         let spare = capacity - needed
         let newStart: Int
@@ -536,15 +703,32 @@ final class ListValue: KeyspaceValue {
         return newStart + before
     }
 
-    /// Gives back most of a block that is mostly empty (after pops and trims).
-    @inline(__always) private func shrinkIfSparse(_ n: UnsafeMutablePointer<ListNode>) {
+    /// Gives back most of node `i`'s block when it is mostly empty (after pops and trims).
+    /// Node pointers taken before are stale afterwards.
+    @inline(__always) private func shrinkIfSparse(_ n: UnsafeMutablePointer<ListNode>, at i: Int) {
         let capacity = n.pointee.capacity
-        if capacity > 256 && n.pointee.bytes * 4 < capacity { shrink(n) }
+        if capacity > 256 && n.pointee.bytes * 4 < capacity { shrink(i) }
     }
 
-    private func shrink(_ n: UnsafeMutablePointer<ListNode>) {
+    private func shrink(_ i: Int) {
+        let n = node(i)
         let used = n.pointee.bytes
-        let (target, capacity) = ListValue.allocate(Swift.max(used + used / 2, 64))
+        let wanted = Swift.max(used + used / 2, 64)
+        if isInline(n.pointee) {
+            // The entries go to the front of the inline area, the block is cut (realloc
+            // keeps its first bytes), then they are centred again.
+            let old = n.pointee
+            memmove(old.buffer, old.buffer + old.start, used)
+            resizeInlineArea(wanted)
+            let buffer = storage + ListValue.inlineOffset
+            let capacity = inlineCapacity()
+            let newStart = (capacity - used) / 2
+            memmove(buffer + newStart, buffer, used)
+            node(i).pointee = ListNode(buffer: buffer, capacity: capacity, start: newStart, end: newStart + used,
+                                       count: old.count)
+            return
+        }
+        let (target, capacity) = ListValue.allocate(wanted)
         if capacity >= n.pointee.capacity {
             free(target)
             return
@@ -565,36 +749,56 @@ final class ListValue: KeyspaceValue {
         push(PackedEntry(s), atHead: atHead)
     }
 
+    /// The common case inline: the end node takes the entry and has the room for it at
+    /// that end. Everything else (a bigger block, a new node) is `pushSlow`.
+    @inline(__always)
     func push(_ e: PackedEntry, atHead: Bool) {
-        count += 1
+        let nodes = nodeCount
+        if nodes > 0 {
+            let n = node(atHead ? 0 : nodes - 1)
+            if allowInsert(n.pointee, e.textLength) {
+                if atHead {
+                    if n.pointee.start >= e.size {
+                        n.pointee.start -= e.size
+                        e.write(to: n.pointee.buffer + n.pointee.start)
+                        n.pointee.count += 1
+                        header.pointee.addToCount(1)
+                        return
+                    }
+                } else if n.pointee.capacity - n.pointee.end >= e.size {
+                    e.write(to: n.pointee.buffer + n.pointee.end)
+                    n.pointee.end += e.size
+                    n.pointee.count += 1
+                    header.pointee.addToCount(1)
+                    return
+                }
+            }
+        }
+        pushSlow(e, atHead: atHead)
+    }
+
+    @inline(never)
+    private func pushSlow(_ e: PackedEntry, atHead: Bool) {
+        header.pointee.addToCount(1)
         if nodeCount > 0 {
             let i = atHead ? 0 : nodeCount - 1
             let n = node(i)
             if allowInsert(n.pointee, e.textLength) {
                 let at: Int
                 if atHead {
-                    if n.pointee.start >= e.size {
-                        n.pointee.start -= e.size
-                        at = n.pointee.start
-                    } else {
-                        at = reshape(n, at: n.pointee.start, removing: 0, inserting: e.size,
-                                     slack: nodeCount == 1 && n.pointee.start < n.pointee.capacity - n.pointee.end ? .balanced : .front)
-                    }
+                    at = reshape(i, at: n.pointee.start, removing: 0, inserting: e.size,
+                                 slack: nodeCount == 1 && n.pointee.start < n.pointee.capacity - n.pointee.end ? .balanced : .front)
                 } else {
-                    if n.pointee.capacity - n.pointee.end >= e.size {
-                        at = n.pointee.end
-                        n.pointee.end += e.size
-                    } else {
-                        at = reshape(n, at: n.pointee.end, removing: 0, inserting: e.size,
-                                     slack: nodeCount == 1 && n.pointee.start > n.pointee.capacity - n.pointee.end ? .balanced : .back)
-                    }
+                    at = reshape(i, at: n.pointee.end, removing: 0, inserting: e.size,
+                                 slack: nodeCount == 1 && n.pointee.start > n.pointee.capacity - n.pointee.end ? .balanced : .back)
                 }
-                e.write(to: n.pointee.buffer + at)
-                n.pointee.count += 1
+                let grown = node(i)  // reshape may have moved the block
+                e.write(to: grown.pointee.buffer + at)
+                grown.pointee.count += 1
                 return
             }
         }
-        insertNode(makeNode(e, slack: atHead ? .front : .back), at: atHead ? 0 : nodeCount)
+        addNode(e, at: atHead ? 0 : nodeCount, slack: atHead ? .front : .back)
     }
 
     /// The first element; the list must not be empty.
@@ -633,14 +837,14 @@ final class ListValue: KeyspaceValue {
     }
 
     /// Bookkeeping after `k` entries left node `i` (quicklistDelIndex: an emptied node
-    /// goes away).
+    /// goes away). Node pointers taken before are stale afterwards.
     @inline(__always) private func removed(_ k: Int, from n: UnsafeMutablePointer<ListNode>, at i: Int) {
         n.pointee.count -= k
-        count -= k
+        header.pointee.addToCount(-k)
         if n.pointee.count == 0 {
             removeNode(at: i)
         } else {
-            shrinkIfSparse(n)
+            shrinkIfSparse(n, at: i)
         }
     }
 
@@ -651,21 +855,24 @@ final class ListValue: KeyspaceValue {
     func position(of index: Int) -> ListPosition {
         var i: Int
         var local: Int
+        // The walk reads the ring through locals: nothing changes it meanwhile.
+        let ring = self.ring, head = ringHead, mask = ringMask
+        @inline(__always) func entries(_ i: Int) -> Int { ring[(head &+ i) & mask].count }
         if index < count / 2 {
             i = 0
             local = index
-            while local >= node(i).pointee.count {
-                local -= node(i).pointee.count
+            while local >= entries(i) {
+                local -= entries(i)
                 i += 1
             }
         } else {
             i = nodeCount - 1
             var fromEnd = count - 1 - index
-            while fromEnd >= node(i).pointee.count {
-                fromEnd -= node(i).pointee.count
+            while fromEnd >= entries(i) {
+                fromEnd -= entries(i)
                 i -= 1
             }
-            local = node(i).pointee.count - 1 - fromEnd
+            local = entries(i) - 1 - fromEnd
         }
         let n = node(i).pointee
         var p: UnsafeRawPointer
@@ -803,8 +1010,8 @@ final class ListValue: KeyspaceValue {
         let n = node(p.node)
         let old = ListPack.entrySize(n.pointee.buffer + p.offset)
         let e = PackedEntry(s)
-        let at = reshape(n, at: p.offset, removing: old, inserting: e.size, slack: .balanced)
-        e.write(to: n.pointee.buffer + at)
+        let at = reshape(p.node, at: p.offset, removing: old, inserting: e.size, slack: .balanced)
+        e.write(to: node(p.node).pointee.buffer + at)
     }
 
     /// LINSERT: puts `s` before or after the first element matching `pivot`; false when
@@ -827,25 +1034,27 @@ final class ListValue: KeyspaceValue {
             atHead = true
             availPrev = i > 0 && allowInsert(node(i - 1).pointee, sz)
         }
-        count += 1
+        header.pointee.addToCount(1)
         if !full {
             let pivotSize = ListPack.entrySize(n.pointee.buffer + p.offset)
             let at = after ? p.offset + pivotSize : p.offset
-            let hole = reshape(n, at: at, removing: 0, inserting: e.size, slack: .balanced)
-            e.write(to: n.pointee.buffer + hole)
-            n.pointee.count += 1
+            let hole = reshape(i, at: at, removing: 0, inserting: e.size, slack: .balanced)
+            let grown = node(i)  // reshape may have moved the block
+            e.write(to: grown.pointee.buffer + hole)
+            grown.pointee.count += 1
         } else if atTail && availNext && after {
+            // (Two nodes or more: none is inline, node pointers stay valid.)
             let next = node(i + 1)
-            let hole = reshape(next, at: next.pointee.start, removing: 0, inserting: e.size, slack: .balanced)
+            let hole = reshape(i + 1, at: next.pointee.start, removing: 0, inserting: e.size, slack: .balanced)
             e.write(to: next.pointee.buffer + hole)
             next.pointee.count += 1
         } else if atHead && availPrev && !after {
             let prev = node(i - 1)
-            let hole = reshape(prev, at: prev.pointee.end, removing: 0, inserting: e.size, slack: .balanced)
+            let hole = reshape(i - 1, at: prev.pointee.end, removing: 0, inserting: e.size, slack: .balanced)
             e.write(to: prev.pointee.buffer + hole)
             prev.pointee.count += 1
         } else if (atTail && after) || (atHead && !after) {
-            insertNode(makeNode(e, slack: .balanced), at: after ? i + 1 : i)
+            addNode(e, at: after ? i + 1 : i, slack: .balanced)
         } else {
             // _quicklistSplitNode: after → the node keeps 0...local and the new node gets
             // the rest, the element first; before → the new node gets 0..<local and the
@@ -865,7 +1074,7 @@ final class ListValue: KeyspaceValue {
                 n.pointee.start = splitAt
             }
             n.pointee.count -= movedCount
-            shrinkIfSparse(n)
+            shrinkIfSparse(n, at: i)
             let fresh = ListNode(buffer: buffer, capacity: capacity, start: 0, end: moved + e.size, count: movedCount + 1)
             insertNode(fresh, at: after ? i + 1 : i)
             mergeAround(after ? i : i + 1)
@@ -908,7 +1117,8 @@ final class ListValue: KeyspaceValue {
             removeNode(at: i + 1, freeBuffer: false)
             return
         }
-        let hole = reshape(a, at: a.pointee.end, removing: 0, inserting: bBytes, slack: .balanced)
+        // (Two nodes or more: none is inline, node pointers stay valid.)
+        let hole = reshape(i, at: a.pointee.end, removing: 0, inserting: bBytes, slack: .balanced)
         (a.pointee.buffer + hole).copyMemory(from: b.pointee.buffer + b.pointee.start, byteCount: bBytes)
         a.pointee.count += b.pointee.count
         removeNode(at: i + 1)
@@ -926,7 +1136,7 @@ final class ListValue: KeyspaceValue {
             let inNode = nd.pointee.count - p.local
             if p.local == 0 && remaining >= nd.pointee.count {
                 remaining -= nd.pointee.count
-                count -= nd.pointee.count
+                header.pointee.addToCount(-(nd.pointee.count))
                 removeNode(at: i)
             } else {
                 let k = Swift.min(remaining, inNode)
@@ -936,10 +1146,10 @@ final class ListValue: KeyspaceValue {
                     for _ in 0..<k { q += ListPack.entrySize(q) }
                     endOffset = q - UnsafeRawPointer(nd.pointee.buffer)
                 }
-                _ = reshape(nd, at: p.offset, removing: endOffset - p.offset, inserting: 0, slack: .balanced)
+                _ = reshape(i, at: p.offset, removing: endOffset - p.offset, inserting: 0, slack: .balanced)
                 remaining -= k
                 // The node keeps the entries before the cut (or after it), so it stays.
-                removed(k, from: nd, at: i)
+                removed(k, from: node(i), at: i)
                 i += 1
             }
             if remaining > 0 {
@@ -1013,30 +1223,30 @@ final class ListValue: KeyspaceValue {
 
     // MARK: KeyspaceValue
 
-    /// COPY (quicklistDup): the same nodes, each in a block of its own size.
+    /// COPY (quicklistDup): the same nodes, each in a block of its own size (a single
+    /// node inline).
     func duplicate() -> KeyspaceValue {
         let copy = ListValue(fill: fill)
+        copy.reserveNodes(nodeCount)
         for i in 0..<nodeCount {
             let n = node(i).pointee
-            let (buffer, capacity) = ListValue.allocate(n.bytes)
-            buffer.copyMemory(from: n.buffer + n.start, byteCount: n.bytes)
-            copy.insertNode(ListNode(buffer: buffer, capacity: capacity, start: 0, end: n.bytes, count: n.count),
-                            at: copy.nodeCount)
+            copy.appendEncodedNode(UnsafeRawBufferPointer(start: n.buffer + n.start, count: n.bytes), count: n.count)
         }
-        copy.count = count
         return copy
     }
 
     /// Redis's objectComputeSize for a quicklist: the fixed parts plus the average of the
-    /// first `samples` nodes (0 = all) times the number of nodes.
+    /// first `samples` nodes (0 = all) times the number of nodes. An inline node's bytes
+    /// are counted with the list's block.
     func memoryUsage(samples: Int) -> Int {
         var size = Allocator.usableSize(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()))
-            + Allocator.usableSize(UnsafeRawPointer(ring))
+            + Allocator.usableSize(UnsafeRawPointer(storage))
         if nodeCount == 0 { return size }
         let sampled = samples == 0 ? nodeCount : Swift.min(samples, nodeCount)
         var nodesSize = 0
         for i in 0..<sampled {
-            nodesSize += MemoryLayout<ListNode>.stride + Allocator.usableSize(UnsafeRawPointer(node(i).pointee.buffer))
+            let n = node(i).pointee
+            if !isInline(n) { nodesSize += MemoryLayout<ListNode>.stride + Allocator.usableSize(UnsafeRawPointer(n.buffer)) }
         }
         size += Int(Double(nodesSize) / Double(sampled) * Double(nodeCount))
         return size
@@ -1051,6 +1261,7 @@ final class ListValue: KeyspaceValue {
             let n = node(i).pointee
             if n.count <= 0 { return "node \(i) is empty" }
             if n.start < 0 || n.end > n.capacity || n.start > n.end { return "node \(i) bounds" }
+            if isInline(n) && (ringMask != 0 || n.capacity > inlineCapacity()) { return "node \(i) inline out of place" }
             var p = UnsafeRawPointer(n.buffer + n.start)
             var k = 0
             while p < UnsafeRawPointer(n.buffer + n.end) {
@@ -1068,6 +1279,9 @@ final class ListValue: KeyspaceValue {
         }
         return total == count ? nil : "count \(count) but nodes hold \(total)"
     }
+
+    /// Is the (only) node's data in the list's own block? For tests.
+    var hasInlineNode: Bool { nodeCount == 1 && isInline(node(0).pointee) }
 
     /// Node entry counts, head to tail; for tests.
     var nodeCounts: [Int] { (0..<nodeCount).map { node($0).pointee.count } }
