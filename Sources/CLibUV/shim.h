@@ -18,6 +18,9 @@ static inline void ruv_malloc_totals(size_t *used, size_t *obtained) {
 
 static inline size_t ruv_malloc_usable_size(void *p) { return malloc_usable_size(p); }
 
+/* A hint to fetch the cache line at `p` (Swift cannot spell __builtin_prefetch). */
+static inline void ruv_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 /* A cheap monotonic tick counter for per-command timing (INFO commandstats); calibrated
  * against the clock at startup. clock_gettime per command measured at ~19% of user time. */
 static inline unsigned long long ruv_cycles(void) {

@@ -82,12 +82,22 @@ struct KeyTable {
         }
     }
 
+    /// Starts fetching the bucket `key` falls in (and returns its hash), so that an
+    /// `insertIfAbsent(_:hash:)` after other work finds it in the cache: RDB loading
+    /// probes when it has read a key, then parses the value.
+    @inline(__always)
+    func prefetchBucket(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        let h = hash(key)
+        Allocator.prefetch(UnsafeRawPointer(buckets + (Int(truncatingIfNeeded: h) & mask)))
+        return h
+    }
+
     /// Adds `entry` unless its key is present (then returns false and changes nothing):
-    /// one hash and one chain walk, for bulk loading.
-    mutating func insertIfAbsent(_ entry: KeyEntry) -> Bool {
+    /// one hash and one chain walk, for bulk loading. `hash` is the key's, if known.
+    mutating func insertIfAbsent(_ entry: KeyEntry, hash known: UInt64? = nil) -> Bool {
         if count >= mask + 1 { resize(to: (mask + 1) * 2) }
         let key = entry.key
-        let i = Int(truncatingIfNeeded: hash(key)) & mask
+        let i = Int(truncatingIfNeeded: known ?? hash(key)) & mask
         if findInChain(head(i), key) != nil { return false }
         // The bucket's reference moves into the new entry's link: no retain/release pair.
         entry.header.next = (buckets + i).move()

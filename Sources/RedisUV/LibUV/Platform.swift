@@ -10,6 +10,9 @@ enum Allocator {
         return (used, obtained)
     }
 
+    /// Starts fetching the memory at `p` into the cache without waiting for it.
+    @inline(__always) static func prefetch(_ p: UnsafeRawPointer) { ruv_prefetch(p) }
+
     /// The bytes really reserved for an allocation.
     static func usableSize(_ p: UnsafeRawPointer) -> Int {
         ruv_malloc_usable_size(UnsafeMutableRawPointer(mutating: p))

@@ -116,6 +116,8 @@ enum RDBFile {
                     throw r.error("Unknown RDB type or opcode \(type)", at: opStart)
                 }
                 let key = try r.stableString()
+                // The key's bucket is fetched while the value is parsed.
+                let keyHash = db?.table.prefetchBucket(key)
                 var lru = lruClock
                 if lfu {
                     lru = LFUPolicy.initialStamp(nowMs: nowMs)
@@ -137,7 +139,7 @@ enum RDBFile {
                     continue
                 }
                 guard let db else { continue }
-                if !db.table.insertIfAbsent(entry) {
+                if !db.table.insertIfAbsent(entry, hash: keyHash) {
                     // DEBUG RELOAD MERGE (Redis's RDBFLAGS_ALLOW_DUP): the file's key wins.
                     if replaceDuplicates {
                         _ = db.delete(entry.key)
