@@ -157,30 +157,31 @@ final class KeyspaceCommandTests: InProcessTestCase {
     }
 
     /// A stand-in for a future collection type, to check COPY's contract with values.
-    final class FakeList: KeyspaceValue {
+    final class FakeValue: KeyspaceValue {
         var items: [String]
         init(_ items: [String]) { self.items = items }
         var encodingName: String { "listpack" }
-        func duplicate() -> KeyspaceValue { FakeList(items) }
+        func duplicate() -> KeyspaceValue { FakeValue(items) }
         func memoryUsage(samples: Int) -> Int { items.reduce(0) { $0 + $1.utf8.count } }
     }
 
     final class OpaqueValue {}
 
-    private func addObject(_ key: String, _ object: AnyObject, type: ValueType = .list) {
+    /// Streams are the one type still held as an object in the entry.
+    private func addObject(_ key: String, _ object: AnyObject, type: ValueType = .stream) {
         let e = Array(key.utf8).withUnsafeBytes { KeyEntry.make(key: $0, object: object, type: type, lru: server.lruClock) }
         client.db.add(e)
     }
 
     func testCopyDuplicatesNonStringValues() {
-        addObject("list", FakeList(["a", "b"]))
-        XCTAssertEqual(run("COPY", "list", "copy"), ":1\r\n")
-        let original = entry("list")!.object as! FakeList
-        let copy = entry("copy")!.object as! FakeList
+        addObject("stream", FakeValue(["a", "b"]))
+        XCTAssertEqual(run("COPY", "stream", "copy"), ":1\r\n")
+        let original = entry("stream")!.object as! FakeValue
+        let copy = entry("copy")!.object as! FakeValue
         XCTAssertFalse(original === copy)
         copy.items.append("c")
         XCTAssertEqual(original.items, ["a", "b"])
-        XCTAssertEqual(run("TYPE", "copy"), "+list\r\n")
+        XCTAssertEqual(run("TYPE", "copy"), "+stream\r\n")
         XCTAssertEqual(run("OBJECT", "ENCODING", "copy"), "$8\r\nlistpack\r\n")
         XCTAssertEqual(run("OBJECT", "REFCOUNT", "copy"), ":1\r\n")
     }
@@ -193,7 +194,7 @@ final class KeyspaceCommandTests: InProcessTestCase {
     }
 
     func testRenameKeepsNonStringValueObject() {
-        let list = FakeList(["x"])
+        let list = FakeValue(["x"])
         addObject("l", list)
         run("RENAME", "l", "m")
         XCTAssertTrue(entry("m")!.object === list)

@@ -291,7 +291,7 @@ final class ListValueTests: XCTestCase {
         let l = ListValue(fill: 3)
         var model = (0..<10).map { Array("d\($0)".utf8) }
         for m in model { push(l, m) }
-        let copy = l.duplicate() as! ListValue
+        let copy = l.duplicate()
         l.removeFirst()
         push(l, "changed")
         check(copy, model)
@@ -381,12 +381,12 @@ final class ListValueTests: XCTestCase {
     func testDuplicateLayout() {
         let small = ListValue(fill: -2)
         for i in 0..<10 { push(small, "item\(i)") }
-        let smallCopy = small.duplicate() as! ListValue
+        let smallCopy = small.duplicate()
         XCTAssertTrue(smallCopy.hasInlineNode)
         check(smallCopy, contents(small))
         let big = ListValue(fill: 4)
         for i in 0..<10 { push(big, "item\(i)") }
-        let bigCopy = big.duplicate() as! ListValue
+        let bigCopy = big.duplicate()
         XCTAssertEqual(bigCopy.nodeCounts, [4, 4, 2])
         check(bigCopy, contents(big))
     }
@@ -484,7 +484,7 @@ final class ListValueTests: XCTestCase {
                         XCTAssertEqual(got, Array(model[start..<(start + n)].reversed()))
                     }
                 default:
-                    let copy = l.duplicate() as! ListValue
+                    let copy = l.duplicate()
                     XCTAssertEqual(contents(copy), model)
                 }
                 if step % 50 == 0 || model.count < 5 { check(l, model, "seed \(seed) fill \(fill) step \(step)") }

@@ -139,7 +139,7 @@ final class RDBFormatTests: XCTestCase {
                 switch e.type {
                 case .string: line += " " + String(decoding: e.stringValue, as: UTF8.self)
                 case .list:
-                    let l = e.object as! ListValue
+                    let l = ListValue(entry: e)
                     var items: [String] = []
                     l.iterate(fromTail: false) { el in
                         items.append(el.isInteger ? String(el.integer)
@@ -249,8 +249,8 @@ final class RDBFormatTests: XCTestCase {
                 XCTAssertEqual(Self.describe(again), Self.describe(dbs), "version \(version) compress \(compress)")
                 // Lists keep their nodes as saved (quicklistAppendListpack), in both forms.
                 for name in ["list:big", "list:large-elem", "list:small"] {
-                    let a = Array(name.utf8).withUnsafeBytes { dbs[0].table.find($0)!.object as! ListValue }
-                    let b = Array(name.utf8).withUnsafeBytes { again[0].table.find($0)!.object as! ListValue }
+                    let a = Array(name.utf8).withUnsafeBytes { ListValue(entry: dbs[0].table.find($0)!) }
+                    let b = Array(name.utf8).withUnsafeBytes { ListValue(entry: again[0].table.find($0)!) }
                     XCTAssertEqual(b.nodeCounts, a.nodeCounts, name)
                     XCTAssertNil(b.checkConsistency(), name)
                 }
@@ -263,9 +263,9 @@ final class RDBFormatTests: XCTestCase {
         var small = ServerConfig()
         small.listMaxListpackSize = 3
         let (dbs, _) = try Self.loadFixture(try Self.fixture("all-types.rdb"))
-        let l = Array("list:big".utf8).withUnsafeBytes { dbs[0].table.find($0)!.object as! ListValue }
+        let l = Array("list:big".utf8).withUnsafeBytes { ListValue(entry: dbs[0].table.find($0)!) }
         let (other, _) = try Self.loadFixture(try Self.fixture("all-types.rdb"), config: small)
-        let m = Array("list:big".utf8).withUnsafeBytes { other[0].table.find($0)!.object as! ListValue }
+        let m = Array("list:big".utf8).withUnsafeBytes { ListValue(entry: other[0].table.find($0)!) }
         XCTAssertGreaterThan(l.nodeCount, 1)
         XCTAssertEqual(m.nodeCounts, l.nodeCounts)
         XCTAssertNil(m.checkConsistency())

@@ -39,8 +39,8 @@ enum ListCommands {
     /// clients blocked on the key.
     @inline(__always)
     static func createList(_ c: Client, _ key: UnsafeRawBufferPointer) -> ListValue {
-        let list = ListValue(fill: c.server.config.listMaxListpackSize)
-        c.addValue(key, list, type: .list)
+        let list = c.addValue(key, word: ListValue.emptyWord(fill: c.server.config.listMaxListpackSize),
+                              as: ListValue.self)
         c.server.signalKeyAsReady(c.db, key)
         return list
     }

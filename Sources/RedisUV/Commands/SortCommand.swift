@@ -72,7 +72,7 @@ enum SortCommand {
         if let entry {
             let collection: SortableCollection? = entry.type == .zset ? SortedSetValue(entry: entry)
                 : entry.type == .set ? SetValue(entry: entry)
-                : entry.type == .list ? entry.object as? SortableCollection : nil
+                : entry.type == .list ? ListValue(entry: entry) : nil
             guard let value = collection else {
                 c.addReplyErrorWrongType()
                 return
@@ -164,10 +164,13 @@ enum SortCommand {
                     // GET patterns that found nothing store empty strings, as Redis.
                     let list = ListValue(fill: c.server.config.listMaxListpackSize)
                     for o in output { (o ?? []).withUnsafeBytes { list.push($0, atHead: false) } }
+                    // The built list's word moves under the key (its detached entry is
+                    // left empty), replacing the old value even if it was the input.
                     if let old = c.db.lookup(dest, now: c.server.cachedTimeMs) {
-                        c.db.replace(old, with: KeyEntry.make(key: dest, object: list, type: .list, lru: c.server.lruClock), keepTTL: false)
+                        let e = KeyEntry.make(key: dest, word: list.entry.takeSlotWord(), type: .list, lru: c.server.lruClock)
+                        c.db.replace(old, with: e, keepTTL: false)
                     } else {
-                        c.addValue(dest, list, type: .list)
+                        c.addValue(dest, list)
                     }
                     c.server.signalKeyAsReady(c.db, dest)
                     c.server.signalModifiedKey(c.db, dest)  // setKey's

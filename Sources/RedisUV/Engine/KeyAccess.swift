@@ -82,7 +82,7 @@ extension Client {
         return .found(e, unsafeDowncast(object, to: T.self))
     }
 
-    /// `lookupValue` for a slot-stored type (hash, set, sorted set): a view of the entry's word
+    /// `lookupValue` for a slot-stored type (list, hash, set, sorted set): a view of the entry's word
     /// (`type` is `T.valueType`, spelled out as for the object-held types).
     @inline(__always)
     func lookupValue<T: SlotStoredValue>(_ key: UnsafeRawBufferPointer, _ type: ValueType, as: T.Type,

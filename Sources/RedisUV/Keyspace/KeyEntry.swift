@@ -75,7 +75,8 @@ extension ValueType {
         case .hash: return HashValue.self
         case .zset: return SortedSetValue.self
         case .set: return SetValue.self
-        case .string, .list, .stream: return nil
+        case .list: return ListValue.self
+        case .string, .stream: return nil
         }
     }
 }
@@ -117,7 +118,7 @@ struct KeyEntryHeader {
 /// One key and, for strings, its value, in a single heap block:
 /// `[object header][KeyEntryHeader][key bytes][value bytes]`, or for the other types
 /// `[object header][KeyEntryHeader][key bytes][8-byte slot]`, the slot holding either
-/// the value's own word (hashes, sets, sorted sets: `SlotStoredValue`) or a value object reference.
+/// the value's own word (lists, hashes, sets, sorted sets: `SlotStoredValue`) or a value object reference.
 /// One allocation per string key is what keeps bytes-per-key near Redis's
 /// (dictEntry + sds key + embstr robj).
 final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
@@ -184,7 +185,7 @@ final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
         return word
     }
 
-    /// The value of object-held types (lists, streams), held with a +1 reference in the
+    /// The value of object-held types (streams), held with a +1 reference in the
     /// slot after the key; nil for strings and slot-stored types (`ValueType.slotStored`).
     /// The type of an entry never changes.
     var object: AnyObject? {

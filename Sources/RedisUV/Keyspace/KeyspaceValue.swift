@@ -1,6 +1,7 @@
 /// What every non-string value type (list, set, sorted set, hash, stream) provides to the
-/// type-independent keyspace commands. Such values live in `KeyEntry.object`; hashes, sets
-/// and sorted sets instead keep one word in the entry itself (`SlotStoredValue`).
+/// type-independent keyspace commands. Such values (streams) live in `KeyEntry.object`;
+/// lists, hashes, sets and sorted sets instead keep one word in the entry itself
+/// (`SlotStoredValue`).
 protocol KeyspaceValue: AnyObject {
     /// OBJECT ENCODING's answer: "listpack", "quicklist", "intset", "hashtable",
     /// "skiplist" or "stream", as Redis would have chosen for the same contents.

@@ -130,8 +130,7 @@ enum RDBObjects {
         case .string:
             w.string(e.stringValue)
         case .list:
-            let l = e.object as! ListValue
-            saveList(l, to: w, version: version)
+            saveList(ListValue(entry: e), to: w, version: version)
         case .set:
             let s = SetValue(entry: e)
             if s.encoding == .intset {
@@ -300,11 +299,14 @@ enum RDBObjects {
             }
         case RDB.typeList:
             let n = try r.count(minimumItemBytes: 1, "list")
-            let l = ListValue(fill: limits.listFill)
+            // Built in place in the key's entry (freed with it if the load fails).
+            let e = KeyEntry.make(key: key, word: ListValue.emptyWord(fill: limits.listFill), type: .list, lru: lru)
+            let l = ListValue(entry: e)
             for _ in 0..<n { try r.withString { s throws in l.push(s, atHead: false) } }
-            return l.count == 0 ? nil : KeyEntry.make(key: key, object: l, type: .list, lru: lru)
+            return l.count == 0 ? nil : e
         case RDB.typeListZiplist, RDB.typeListQuicklist, RDB.typeListQuicklist2:
-            let l = ListValue(fill: limits.listFill)
+            let e = KeyEntry.make(key: key, word: ListValue.emptyWord(fill: limits.listFill), type: .list, lru: lru)
+            let l = ListValue(entry: e)
             let nodes = type == RDB.typeListZiplist ? 1 : try r.count(minimumItemBytes: 1, "quicklist")
             // Several nodes: none goes inline only to move out when the next one comes.
             if nodes > 1 { l.reserveNodes(2) }
@@ -347,7 +349,7 @@ enum RDBObjects {
                     }
                 }
             }
-            return l.count == 0 ? nil : KeyEntry.make(key: key, object: l, type: .list, lru: lru)
+            return l.count == 0 ? nil : e
         case RDB.typeSet:
             let n = try r.count(minimumItemBytes: 1, "set")
             // Built in place in the key's entry (freed with it if the load fails).

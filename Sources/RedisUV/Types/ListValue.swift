@@ -374,15 +374,29 @@ struct ListHeader {
 
 /// Redis's quicklist.
 ///
-/// The object holds a single word, `storage`: everything else is in the one block it
-/// points to, `[ListHeader][ring of ListNode]`, so a list costs a minimal object, that
-/// block and its nodes' blocks. While the ring has a single slot (a list of one node,
-/// which is what most lists in a big dataset are), that node's entries live in the same
-/// block right after the slot ("inline"), so a small list is one allocation besides the
-/// object. The inline node grows and shrinks with the block (realloc); it moves to a
-/// block of its own when a second node comes, since the ring then needs the room.
-final class ListValue: KeyspaceValue {
-    private var storage: UnsafeMutableRawPointer
+/// The whole state is one word, `storage`, kept in the key's entry (`SlotStoredValue`):
+/// everything else is in the one block it points to, `[ListHeader][ring of ListNode]`, so
+/// a list key costs its entry, that block and its nodes' blocks. While the ring has a
+/// single slot (a list of one node, which is what most lists in a big dataset are), that
+/// node's entries live in the same block right after the slot ("inline"), so a small list
+/// is one allocation besides the entry. The inline node grows and shrinks with the block
+/// (realloc); it moves to a block of its own when a second node comes, since the ring
+/// then needs the room. This struct is a view of the entry's word; `storage` reads and
+/// replaces it in the entry.
+struct ListValue: SlotStoredValue {
+    static var valueType: ValueType { .list }
+
+    let entry: KeyEntry
+
+    init(entry: KeyEntry) {
+        self.entry = entry
+    }
+
+    /// The list's block, in the entry's slot.
+    @inline(__always) private var storage: UnsafeMutableRawPointer {
+        get { UnsafeMutableRawPointer(bitPattern: entry.slotWord).unsafelyUnwrapped }
+        nonmutating set { entry.slotWord = UInt(bitPattern: newValue) }
+    }
 
     private static let headerSize = MemoryLayout<ListHeader>.stride
     /// Where a one-slot ring's inline node begins.
@@ -399,16 +413,16 @@ final class ListValue: KeyspaceValue {
     @inline(__always) var count: Int { header.pointee.count }
     private(set) var nodeCount: Int {
         @inline(__always) get { Int(header.pointee.nodeCount) }
-        @inline(__always) set { header.pointee.nodeCount = UInt32(newValue) }
+        @inline(__always) nonmutating set { header.pointee.nodeCount = UInt32(newValue) }
     }
     @inline(__always) private var ringHead: Int {
         get { Int(header.pointee.ringHead) }
-        set { header.pointee.ringHead = UInt32(newValue) }
+        nonmutating set { header.pointee.ringHead = UInt32(newValue) }
     }
     /// Ring capacity - 1; the capacity is a power of two.
     @inline(__always) private var ringMask: Int {
         get { (1 << header.pointee.ringShift) - 1 }
-        set { header.pointee.ringShift = (newValue + 1).trailingZeroBitCount }
+        nonmutating set { header.pointee.ringShift = (newValue + 1).trailingZeroBitCount }
     }
 
     /// list-max-listpack-size when the list was created (quicklistSetOptions), clamped as
@@ -422,19 +436,20 @@ final class ListValue: KeyspaceValue {
     /// SIZE_ESTIMATE_OVERHEAD: quicklist's guess of an entry's overhead.
     static let sizeEstimateOverhead = 8
 
+    /// An empty list under no key yet (SORT ... STORE's result, tests).
     init(fill: Int) {
-        storage = malloc(ListValue.inlineOffset)!
-        storage.initializeMemory(as: ListHeader.self,
-                                 repeating: ListHeader(fill: Swift.min(Swift.max(fill, -5), 32767)), count: 1)
-        (storage + ListValue.headerSize).bindMemory(to: ListNode.self, capacity: 1)
+        self.init(detachedWord: ListValue.emptyWord(fill: fill))
     }
 
-    deinit {
-        for i in 0..<nodeCount where !isInline(node(i).pointee) { free(node(i).pointee.buffer) }
-        free(storage)
+    /// The word of an empty list (createQuicklistObject + quicklistSetOptions: `fill`
+    /// clamped), for `KeyEntry.make(key:word:type:lru:)`.
+    static func emptyWord(fill: Int) -> UInt {
+        let p = malloc(ListValue.inlineOffset)!
+        p.initializeMemory(as: ListHeader.self,
+                           repeating: ListHeader(fill: Swift.min(Swift.max(fill, -5), 32767)), count: 1)
+        (p + ListValue.headerSize).bindMemory(to: ListNode.self, capacity: 1)
+        return UInt(bitPattern: p)
     }
-
-    var encodingName: String { "quicklist" }
 
     // MARK: node-size rules (quicklist.c)
 
@@ -1221,34 +1236,59 @@ final class ListValue: KeyspaceValue {
         return removedTotal
     }
 
-    // MARK: KeyspaceValue
+    // MARK: SlotStoredValue
+
+    /// The ring of a list's block, as `node(_:)` reads it, for the static functions that
+    /// get only the word.
+    private static func nodes(of word: UInt) -> (block: UnsafeMutableRawPointer, nodes: [UnsafeMutablePointer<ListNode>]) {
+        let p = UnsafeMutableRawPointer(bitPattern: word).unsafelyUnwrapped
+        let h = p.assumingMemoryBound(to: ListHeader.self).pointee
+        let ring = (p + headerSize).assumingMemoryBound(to: ListNode.self)
+        let mask = (1 << h.ringShift) - 1
+        return (p, (0..<Int(h.nodeCount)).map { ring + ((Int(h.ringHead) &+ $0) & mask) })
+    }
+
+    static func destroy(_ word: UInt) {
+        let p = UnsafeMutableRawPointer(bitPattern: word).unsafelyUnwrapped
+        let h = p.assumingMemoryBound(to: ListHeader.self).pointee
+        let ring = (p + headerSize).assumingMemoryBound(to: ListNode.self)
+        let mask = (1 << h.ringShift) - 1
+        for i in 0..<Int(h.nodeCount) {
+            let buffer = ring[(Int(h.ringHead) &+ i) & mask].buffer
+            if buffer != p + inlineOffset { free(buffer) }
+        }
+        free(p)
+    }
+
+    static func encodingName(_ word: UInt) -> String { "quicklist" }
 
     /// COPY (quicklistDup): the same nodes, each in a block of its own size (a single
     /// node inline).
-    func duplicate() -> KeyspaceValue {
-        let copy = ListValue(fill: fill)
-        copy.reserveNodes(nodeCount)
-        for i in 0..<nodeCount {
-            let n = node(i).pointee
+    static func duplicate(_ word: UInt) -> UInt {
+        let p = UnsafeMutableRawPointer(bitPattern: word).unsafelyUnwrapped
+        let copy = ListValue(fill: p.assumingMemoryBound(to: ListHeader.self).pointee.fill)
+        let (_, nodes) = ListValue.nodes(of: word)
+        copy.reserveNodes(nodes.count)
+        for node in nodes {
+            let n = node.pointee
             copy.appendEncodedNode(UnsafeRawBufferPointer(start: n.buffer + n.start, count: n.bytes), count: n.count)
         }
-        return copy
+        return copy.entry.takeSlotWord()
     }
 
     /// Redis's objectComputeSize for a quicklist: the fixed parts plus the average of the
     /// first `samples` nodes (0 = all) times the number of nodes. An inline node's bytes
     /// are counted with the list's block.
-    func memoryUsage(samples: Int) -> Int {
-        var size = Allocator.usableSize(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()))
-            + Allocator.usableSize(UnsafeRawPointer(storage))
-        if nodeCount == 0 { return size }
-        let sampled = samples == 0 ? nodeCount : Swift.min(samples, nodeCount)
+    static func memoryUsage(_ word: UInt, samples: Int) -> Int {
+        let (p, nodes) = ListValue.nodes(of: word)
+        var size = Allocator.usableSize(UnsafeRawPointer(p))
+        if nodes.isEmpty { return size }
+        let sampled = samples == 0 ? nodes.count : Swift.min(samples, nodes.count)
         var nodesSize = 0
-        for i in 0..<sampled {
-            let n = node(i).pointee
-            if !isInline(n) { nodesSize += MemoryLayout<ListNode>.stride + Allocator.usableSize(UnsafeRawPointer(n.buffer)) }
+        for node in nodes[0..<sampled] where node.pointee.buffer != p + inlineOffset {
+            nodesSize += MemoryLayout<ListNode>.stride + Allocator.usableSize(UnsafeRawPointer(node.pointee.buffer))
         }
-        size += Int(Double(nodesSize) / Double(sampled) * Double(nodeCount))
+        size += Int(Double(nodesSize) / Double(sampled) * Double(nodes.count))
         return size
     }
 
