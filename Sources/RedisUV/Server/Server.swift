@@ -111,7 +111,9 @@ final class Server {
     func beforeSleep() {
         if !blocking.readyKeys.isEmpty { handleClientsBlockedOnKeys() }
         if !blocking.unblocked.isEmpty { processUnblockedClients() }
-        if config.activeExpireEnabled { activeExpireCycle(.fast) }
+        // While a file loads (clients served from the loader) only replies go out, as in
+        // Redis's beforeSleep under processEventsWhileBlocked: no expiry mid-load.
+        if config.activeExpireEnabled && !loading { activeExpireCycle(.fast) }
         if pendingWrites.isEmpty { return }
         let list = pendingWrites
         pendingWrites.removeAll(keepingCapacity: true)
