@@ -56,8 +56,28 @@ enum PackedFormats {
         guard lp[n - 1] == 0xFF else { throw fail("missing terminator") }
         var p = 6
         var seen = 0
-        while p < n - 1 {
+        let end = n - 1  // the terminator
+        while p < end {
             let b = lp[p]
+            // The two forms small values take (7-bit integers, strings up to 63 bytes)
+            // first: one bounds check, and their back-length is the one byte payload size.
+            if b < 0x80 {
+                guard p + 2 <= end else { throw fail("entry out of range") }
+                guard lp[p + 1] == 1 else { throw fail("bad back-length") }
+                try body(.int(Int64(b)))
+                seen += 1
+                p += 2
+                continue
+            }
+            if b & 0xC0 == 0x80 {
+                let len = Int(b & 0x3F)
+                guard p + len + 2 <= end else { throw fail("entry out of range") }
+                guard lp[p + 1 + len] == UInt8(1 + len) else { throw fail("bad back-length") }
+                try body(.bytes(UnsafeRawBufferPointer(start: lp.baseAddress! + p + 1, count: len)))
+                seen += 1
+                p += len + 2
+                continue
+            }
             var payload = 0  // encoding + data
             let elem: PackedElement
             @inline(__always) func need(_ k: Int) throws { if p + k > n - 1 { throw fail("entry out of range") } }

@@ -448,13 +448,13 @@ enum RDBObjects {
             if type != RDB.typeHashZipmap { hashLimits.maxValue = Int.max }
             var n = 0
             let at = r.pos
-            // Duplicates are found by comparing field hashes; only when two agree does
+            // Duplicates are found by comparing field sketches; only when two agree does
             // `set` scan the fields' bytes (a memcmp per earlier field was most of the load).
             var seen = r.takeFieldHashScratch()
             defer { r.returnFieldHashScratch(seen) }
             try r.withString { blob throws in
                 func add(_ f: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer) throws {
-                    let hv = hashKeyBytes(f.baseAddress, f.count, seed: 0)
+                    let hv = RDBObjects.sketch(f)
                     if !seen.contains(hv) {
                         seen.append(hv)
                         h.appendNew(f, v, limits: hashLimits)
@@ -527,6 +527,17 @@ enum RDBObjects {
         }
     }
 
+    /// A cheap fingerprint of a field or member for the duplicate checks of small packed
+    /// values: length, first, middle and last byte. Equal bytes give equal sketches; equal
+    /// sketches only send the caller to compare the bytes. Cheaper than a hash for the
+    /// short strings these values hold (members differing in one digit differ here).
+    @inline(__always)
+    static func sketch(_ m: UnsafeRawBufferPointer) -> UInt64 {
+        let n = m.count
+        if n == 0 { return 0 }
+        return UInt64(truncatingIfNeeded: n) << 24 | UInt64(m[0]) << 16 | UInt64(m[n >> 1]) << 8 | UInt64(m[n - 1])
+    }
+
     /// The fast path for a listpack zset as Redis writes it: members are strings, in
     /// (score, member) order, unrepeated, within zset-max-listpack-entries. Builds the
     /// packed value in one allocation without copying members aside; nil (nothing
@@ -556,11 +567,11 @@ enum RDBObjects {
             let a = pairs[i - 1], b = pairs[i]
             if !(a.1 < b.1 || (a.1 == b.1 && compareBytes(a.0, b.0) < 0)) { return nil }
         }
-        // Pairwise on hashes, bytes only when two hashes agree: no memcmp per pair.
+        // Pairwise on sketches, bytes only when two sketches agree: no memcmp per pair.
         let duplicate = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { h -> Bool in
             for i in 0..<n {
                 let m = pairs[i].0
-                h[i] = hashKeyBytes(m.baseAddress, m.count, seed: 0)
+                h[i] = RDBObjects.sketch(m)
                 for j in 0..<i where h[j] == h[i] && compareBytes(pairs[j].0, m) == 0 { return true }
             }
             return false
