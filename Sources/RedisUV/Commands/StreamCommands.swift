@@ -691,17 +691,11 @@ enum StreamCommands {
             if xreadgroup {
                 let g = groups[k]!
                 let cname = argv[groupArg + 1]
-                var consumer = g.lookupConsumer(cname)
-                if consumer == nil {
-                    consumer = g.createConsumer(cname, now: now)
-                    c.noteWrite()
-                    c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xgroup-createconsumer", argv[streamsArg + k], c.db.id)
-                }
-                consumer!.seenTime = now
+                let consumer = consumerCreatingIfMissing(c, g, cname, key: argv[streamsArg + k], now: now)
                 if history {
-                    replyFromConsumerPEL(c, s, g, consumer!, start: start, count: count, now: now)
+                    replyFromConsumerPEL(c, s, g, consumer, start: start, count: count, now: now)
                 } else {
-                    replyRangeForGroup(c, s, g, consumer!, start: start, count: count, noack: noack, now: now)
+                    replyRangeForGroup(c, s, g, consumer, start: start, count: count, noack: noack, now: now)
                 }
                 c.noteWrite()
             } else {
@@ -743,6 +737,21 @@ enum StreamCommands {
 
     /// streamReplyWithRange for a group reading new entries (`>`): each entry advances the
     /// group's last ID and read counter and, unless NOACK, enters both PELs.
+    /// The consumer `name` of `g`, seen now (streamLookupConsumer + streamCreateConsumer
+    /// as XREADGROUP, XCLAIM and XAUTOCLAIM do): a missing one is created, which is a
+    /// write and fires `xgroup-createconsumer` on `key`.
+    static func consumerCreatingIfMissing(_ c: Client, _ g: StreamGroup, _ name: UnsafeRawBufferPointer,
+                                          key: UnsafeRawBufferPointer, now: Int64) -> StreamConsumer {
+        if let existing = g.lookupConsumer(name) {
+            existing.seenTime = now
+            return existing
+        }
+        let created = g.createConsumer(name, now: now)!
+        c.noteWrite()
+        c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xgroup-createconsumer", key, c.db.id)
+        return created
+    }
+
     static func replyRangeForGroup(_ c: Client, _ s: StreamValue, _ g: StreamGroup, _ consumer: StreamConsumer,
                                    start: StreamID, count: Int, noack: Bool, now: Int64) {
         let mark = c.addReplyDeferredLen()
@@ -1001,16 +1010,7 @@ enum StreamCommands {
             }
             guard let nack = g.pel.get(id) else { continue }
             if nack.consumer != nil && minidle != 0 && now &- nack.deliveryTime < Int64(minidle) { continue }
-            if consumer == nil {
-                if let existing = g.lookupConsumer(name) {
-                    existing.seenTime = now
-                    consumer = existing
-                } else {
-                    consumer = g.createConsumer(name, now: now)
-                    c.noteWrite()
-                    c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xgroup-createconsumer", argv[1], c.db.id)
-                }
-            }
+            if consumer == nil { consumer = consumerCreatingIfMissing(c, g, name, key: argv[1], now: now) }
             g.assign(id, to: consumer!)
             g.pel.modify(id) { nack in
                 nack.deliveryTime = deliveryTime
@@ -1085,16 +1085,7 @@ enum StreamCommands {
             }
             next = id.incremented().flatMap { g.pel.next(atOrAfter: $0) }
             if minidle != 0 && now &- nack.deliveryTime < Int64(minidle) { continue }
-            if consumer == nil {
-                if let existing = g.lookupConsumer(name) {
-                    existing.seenTime = now
-                    consumer = existing
-                } else {
-                    consumer = g.createConsumer(name, now: now)
-                    c.noteWrite()
-                    c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xgroup-createconsumer", argv[1], c.db.id)
-                }
-            }
+            if consumer == nil { consumer = consumerCreatingIfMissing(c, g, name, key: argv[1], now: now) }
             g.assign(id, to: consumer!)
             g.pel.modify(id) { nack in
                 nack.deliveryTime = now
