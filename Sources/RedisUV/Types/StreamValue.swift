@@ -356,6 +356,19 @@ struct StreamIDMap<V> {
 }
 
 /// A consumer of a group (streamConsumer).
+/// Binary search of `name` in `items` kept sorted by name in memcmp order, shorter prefix
+/// first (a group's consumers, a stream's groups, as rax orders them): where it is or
+/// would go, and whether it is there.
+@inline(__always)
+func sortedNameIndex<T>(_ items: [T], _ name: UnsafeRawBufferPointer, _ nameOf: (T) -> [UInt8]) -> (Int, Bool) {
+    var lo = 0, hi = items.count
+    while lo < hi {
+        let mid = (lo + hi) / 2
+        if nameOf(items[mid]).withUnsafeBytes({ compareBytes($0, name) }) < 0 { lo = mid + 1 } else { hi = mid }
+    }
+    return (lo, lo < items.count && nameOf(items[lo]).withUnsafeBytes { bytesEqual($0, name) })
+}
+
 final class StreamConsumer {
     let name: [UInt8]
     var seenTime: Int64
@@ -394,12 +407,7 @@ final class StreamGroup {
     }
 
     func consumerIndex(_ name: UnsafeRawBufferPointer) -> (Int, Bool) {
-        var lo = 0, hi = consumers.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if compareBytes(consumers[mid].name, name) < 0 { lo = mid + 1 } else { hi = mid }
-        }
-        return (lo, lo < consumers.count && compareBytes(consumers[lo].name, name) == 0)
+        sortedNameIndex(consumers, name) { $0.name }
     }
 
     func lookupConsumer(_ name: UnsafeRawBufferPointer) -> StreamConsumer? {
@@ -450,12 +458,6 @@ final class StreamGroup {
     }
 }
 
-/// memcmp order with the shorter prefix first (rax order).
-func compareBytes(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Int {
-    let n = Swift.min(a.count, b.count)
-    for i in 0..<n where a[i] != b[i] { return a[i] < b[i] ? -1 : 1 }
-    return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
-}
 
 @inline(__always) func lowerBound(_ a: [StreamID], _ id: StreamID) -> Int {
     var lo = 0, hi = a.count
@@ -863,12 +865,7 @@ final class StreamValue: KeyspaceValue {
     }
 
     func groupIndex(_ name: UnsafeRawBufferPointer) -> (Int, Bool) {
-        var lo = 0, hi = groups.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if compareBytes(groups[mid].name, name) < 0 { lo = mid + 1 } else { hi = mid }
-        }
-        return (lo, lo < groups.count && compareBytes(groups[lo].name, name) == 0)
+        sortedNameIndex(groups, name) { $0.name }
     }
 
     /// streamCreateCG: nil if the group exists.
