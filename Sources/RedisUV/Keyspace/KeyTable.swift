@@ -99,19 +99,22 @@ struct KeyTable {
         let key = entry.key
         let i = Int(truncatingIfNeeded: known ?? hash(key)) & mask
         if findInChain(head(i), key) != nil { return false }
-        // The bucket's reference moves into the new entry's link: no retain/release pair.
-        entry.header.next = (buckets + i).move()
-        (buckets + i).initialize(to: entry)
-        count += 1
+        link(entry, atBucket: i)
         return true
     }
 
     /// Adds an entry whose key is known to be absent.
     mutating func insert(_ entry: KeyEntry) {
         if count >= mask + 1 { resize(to: (mask + 1) * 2) }
-        let i = Int(truncatingIfNeeded: hash(entry.key)) & mask
-        entry.header.next = buckets[i]
-        buckets[i] = entry
+        link(entry, atBucket: Int(truncatingIfNeeded: hash(entry.key)) & mask)
+    }
+
+    /// Puts `entry` first in bucket `i`. The bucket's reference moves into the entry's
+    /// link: no retain/release pair.
+    @inline(__always)
+    private mutating func link(_ entry: KeyEntry, atBucket i: Int) {
+        entry.header.next = (buckets + i).move()
+        (buckets + i).initialize(to: entry)
         count += 1
     }
 

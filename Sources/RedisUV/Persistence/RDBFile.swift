@@ -140,15 +140,12 @@ enum RDBFile {
                 }
                 guard let db else { continue }
                 if !db.table.insertIfAbsent(entry, hash: keyHash) {
-                    // DEBUG RELOAD MERGE (Redis's RDBFLAGS_ALLOW_DUP): the file's key wins.
-                    if replaceDuplicates {
-                        _ = db.delete(entry.key)
-                        db.table.insert(entry)
-                        if expireAt >= 0 { db.setExpire(entry, at: expireAt) }
-                        result.keysLoaded += 1
-                        continue
+                    guard replaceDuplicates else {
+                        throw r.error("Duplicate key '\(String(decoding: key.prefix(64), as: UTF8.self))' found in RDB file", at: opStart)
                     }
-                    throw r.error("Duplicate key '\(String(decoding: key.prefix(64), as: UTF8.self))' found in RDB file", at: opStart)
+                    // DEBUG RELOAD MERGE (Redis's RDBFLAGS_ALLOW_DUP): the file's key wins.
+                    _ = db.delete(entry.key)
+                    db.table.insert(entry)
                 }
                 if expireAt >= 0 { db.setExpire(entry, at: expireAt) }
                 result.keysLoaded += 1
