@@ -60,26 +60,18 @@ enum RDBHashFieldExpiry {
         }
         // The listpack forms: triplets of field, value, TTL.
         try r.withString { blob throws in
-            var triplet: [PackedElement] = []
-            var items: [(PackedElement, PackedElement, PackedElement)] = []
-            try PackedFormats.forEachListpack(blob, at: start) { e in
-                triplet.append(e)
-                if triplet.count == 3 {
-                    items.append((triplet[0], triplet[1], triplet[2]))
-                    triplet.removeAll(keepingCapacity: true)
-                }
-            }
-            if !triplet.isEmpty { throw r.error("Hash listpackex integrity check failed.", at: start) }
-            for (f, v, t) in items {
+            var elements: [PackedElement] = []
+            try PackedFormats.forEachListpack(blob, at: start) { elements.append($0) }
+            if elements.count % 3 != 0 { throw r.error("Hash listpackex integrity check failed.", at: start) }
+            for i in stride(from: 0, to: elements.count, by: 3) {
                 let expireAt: UInt64
-                switch t {
+                switch elements[i + 2] {
                 case .int(let x) where x >= 0: expireAt = UInt64(x)
                 case .bytes(let b) where (parseStrictInt(b) ?? -1) >= 0: expireAt = UInt64(parseStrictInt(b)!)
                 default: throw r.error("Hash listpackex integrity check failed.", at: start)
                 }
-                let field = try f.withBytes { Array($0) }
-                let value = try v.withBytes { Array($0) }
-                try keep(field, value, expireAt: expireAt)
+                try keep(try elements[i].withBytes { Array($0) }, try elements[i + 1].withBytes { Array($0) },
+                         expireAt: expireAt)
             }
         }
         return out

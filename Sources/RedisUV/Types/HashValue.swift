@@ -194,8 +194,7 @@ struct HashValue: SlotStoredValue {
     @discardableResult
     func set(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, limits: HashLimits) -> Bool {
         if !isTable {
-            if field.count > limits.maxValue || value.count > limits.maxValue
-                || packed.used + field.count + value.count > listpackMaxSafetySize {
+            if !packedAccepts(field, value, limits: limits) {
                 convertToTable()
             } else {
                 var p = packed
@@ -210,11 +209,18 @@ struct HashValue: SlotStoredValue {
         return table.pointee.set(field, value)
     }
 
+    /// Whether the listpack encoding may hold this pair (hash-max-listpack-value and
+    /// lpSafeToAdd); a pair it may not makes the hash a table.
+    @inline(__always)
+    private func packedAccepts(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, limits: HashLimits) -> Bool {
+        field.count <= limits.maxValue && value.count <= limits.maxValue
+            && packed.used + field.count + value.count <= listpackMaxSafetySize
+    }
+
     /// `set` for a field the caller knows is absent (bulk loading, which checks for
     /// duplicates itself): a listpack appends without scanning for the field.
     func appendNew(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, limits: HashLimits) {
-        if !isTable && field.count <= limits.maxValue && value.count <= limits.maxValue
-            && packed.used + field.count + value.count <= listpackMaxSafetySize && packed.count < limits.maxEntries {
+        if !isTable && packedAccepts(field, value, limits: limits) && packed.count < limits.maxEntries {
             var p = packed
             p.append(field, value)
             storage = p.block
