@@ -8,7 +8,7 @@ import Foundation
 ///
 /// `GEO_FUZZ_OPS=N` (default 3000) and `GEO_FUZZ_SEED=S` change the run.
 final class GeoFuzzDifferentialTests: XCTestCase {
-    var rng = SortedSetFuzzDifferentialTests.SplitMix64(state: 1)
+    var rng = SeededRandom(state: 1)
 
     func uniform(_ a: Double, _ b: Double) -> Double { Double.random(in: a..<b, using: &rng) }
     func chance(_ p: Double) -> Bool { uniform(0, 1) < p }

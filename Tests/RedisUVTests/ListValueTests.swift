@@ -188,7 +188,7 @@ final class ListValueTests: XCTestCase {
                 push(l, s)
                 model.append(s)
             }
-            var rng = ListTestRandom(seed: UInt64(fill + 100))
+            var rng = SeededRandom(state: UInt64(fill + 100))
             for k in 0..<120 {
                 let pivotIndex = Int(rng.next() % UInt64(model.count))
                 let pivot = model[pivotIndex]
@@ -409,7 +409,7 @@ final class ListValueTests: XCTestCase {
 
     func testRandomOperationsAgainstModel() {
         for (seed, fill) in [(1, -2), (2, 3), (3, 1), (4, -1), (5, 17), (6, -5)] {
-            var rng = ListTestRandom(seed: UInt64(seed))
+            var rng = SeededRandom(state: UInt64(seed))
             let l = ListValue(fill: fill)
             var model: [[UInt8]] = []
             func randomElement() -> [UInt8] {
@@ -494,15 +494,3 @@ final class ListValueTests: XCTestCase {
     }
 }
 
-/// A small deterministic generator for the tests (ListTestRandom64).
-struct ListTestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -177,7 +177,7 @@ final class SetValueTests: XCTestCase {
     func testBigIntsetAndTableOfIntegers() {
         let s = SetValue()
         var values = Array(-5000..<5000).map { $0 * 7 }
-        var r = SetFuzzDifferentialTests.SeededRandom(state: 42)
+        var r = SeededRandom(state: 42)
         values.shuffle(using: &r)
         for v in values { add(s, String(v), max: 1 << 30) }
         XCTAssertEqual(s.encoding, .intset)
@@ -312,7 +312,7 @@ final class SetValueTests: XCTestCase {
     }
 
     func testRandomizedAgainstSwiftSet() {
-        var rng = SetFuzzDifferentialTests.SeededRandom(state: 99)
+        var rng = SeededRandom(state: 99)
         for limit in [0, 3, 512] {
             let s = SetValue()
             var model = Set<[UInt8]>()

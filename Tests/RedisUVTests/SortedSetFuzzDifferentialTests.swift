@@ -12,18 +12,8 @@ import Foundation
 /// `ZSET_FUZZ_OPS=N` changes the number of operations (default 20000), `ZSET_FUZZ_SEED=S`
 /// the seed.
 final class SortedSetFuzzDifferentialTests: XCTestCase {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
-    var rng = SplitMix64(state: 1)
+    var rng = SeededRandom(state: 1)
 
     func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &rng)] }
     func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
@@ -178,7 +168,7 @@ final class SortedSetFuzzDifferentialTests: XCTestCase {
 
     func testRandomSortedSetCommands() throws {
         let (seed, ops) = LockstepServers.fuzzSettings("ZSET", seed: 20260524, ops: 20000)
-        rng = SplitMix64(state: seed)
+        rng = SeededRandom(state: seed)
 
         let servers = try LockstepServers(for: "sorted set fuzz")
         defer { servers.stop() }
