@@ -223,10 +223,12 @@ final class RDBFormatTests: XCTestCase {
         // Packed on disk with a long value: stays packed (only the count converts).
         XCTAssertTrue(line("hash:lp-longval")?.contains(" listpack ") ?? false)
         XCTAssertTrue(line("zset:lp-longmember")?.contains(" listpack ") ?? false)
+        XCTAssertEqual(line("exp:later"), "0 exp:later string embstr ttl=4133980800000 v")
+        XCTAssertEqual(line("exp:list"), "0 exp:list list quicklist ttl=4165516800123 a,b,c")
         // The same data without compression, and with a zero checksum, load the same.
-        // (The nochecksum file comes from another run: its random string and TTLs differ.)
+        // (The nochecksum file comes from another run: its random string differs.)
         func stable(_ lines: [String]) -> [String] {
-            lines.filter { !$0.hasPrefix("0 str:random ") && !$0.hasPrefix("0 exp:") }
+            lines.filter { !$0.hasPrefix("0 str:random ") }
         }
         let plain = Self.describe(try Self.loadFixture(try Self.fixture("all-types-nocompress.rdb")).0)
         let nosum = Self.describe(try Self.loadFixture(try Self.fixture("all-types-nochecksum.rdb")).0)
@@ -234,6 +236,48 @@ final class RDBFormatTests: XCTestCase {
         XCTAssertEqual(stable(nosum), stable(text))
         XCTAssertEqual(nosum.count, text.count)
         XCTAssertEqual(try Self.loadFixture(try Self.fixture("empty.rdb")).1.keysLoaded, 0)
+    }
+
+    /// Every committed fixture loads the same whatever the date: no key expires between the
+    /// moment its file was saved (the `ctime` aux field) and 2100-01-01. Keys meant to be alive
+    /// expire in 2100 or later; the one meant to be expired had expired when the file was saved.
+    /// (The all-types files once carried a key set to expire one day after they were made, and
+    /// every test counting their keys failed from the next day on.)
+    func testFixturesDoNotDependOnTheDate() throws {
+        let year2100Ms: Int64 = 4_102_444_800_000
+        let dir = TestEnvironment.packageRoot.appendingPathComponent("Tests/fixtures/rdb").path
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".rdb") }.sorted()
+        XCTAssertTrue(names.contains("all-types.rdb") && names.contains("streams.rdb"), "\(names)")
+        var keysWithExpiry = 0
+        for name in names {
+            let bytes = try Self.fixture(name)
+            // At time 0 nothing has expired yet: every key is loaded with its expiry.
+            let (dbs, first) = try Self.loadFixture(bytes, nowMs: 0)
+            XCTAssertEqual(first.keysExpired, 0, name)
+            // ctime is the save time in whole seconds; a file without one (the hand-made
+            // stream file) may only hold keys that expire in 2100 or later.
+            let ctime = first.auxFields.first(where: { $0.0 == "ctime" }).flatMap { Int64($0.1) }
+            let savedMs = ctime.map { ($0 + 1) * 1000 } ?? 0
+            for db in dbs {
+                db.table.forEach { e in
+                    let at = db.expireAt(of: e)
+                    guard at >= 0 else { return }
+                    keysWithExpiry += 1
+                    XCTAssertTrue(at < savedMs || at >= year2100Ms,
+                                  "\(name): \(String(decoding: e.key, as: UTF8.self)) expires at \(at) ms, after the file was saved and before 2100")
+                }
+            }
+            // The same keys are loaded (and the same ones dropped) just after the save, today,
+            // and on the last day of 2099.
+            let counts = try [savedMs, wallClockMs(), year2100Ms - 1].map { now in
+                let r = try Self.loadFixture(bytes, nowMs: now).1
+                return [r.keysLoaded, r.keysExpired]
+            }
+            XCTAssertEqual(counts[1], counts[0], "\(name) today")
+            XCTAssertEqual(counts[2], counts[0], "\(name) in 2099")
+        }
+        // The all-types files carry four keys with an expiry each (three alive, one expired).
+        XCTAssertGreaterThanOrEqual(keysWithExpiry, 12)
     }
 
     func testSaveThenLoadKeepsEveryKey() throws {

@@ -15,6 +15,10 @@ final class RDBLegacyEncodingTests: XCTestCase {
         return w.bytes
     }
 
+    /// The loader's clock: 2023-11-14, before the 2033 expiry below, whatever the date
+    /// (a version 6 file keeps seconds in a signed 32-bit field, so nothing past 2038 fits).
+    private static let fixedNowMs: Int64 = 1_700_000_000_000
+
     private func key(_ w: RDBWriter, _ type: UInt8, _ name: String) {
         w.byte(type)
         w.string(name)
@@ -26,7 +30,7 @@ final class RDBLegacyEncodingTests: XCTestCase {
         var log: [String] = []
         let result = try bytes.withUnsafeBytes {
             try RDBFile.load($0, into: dbs, limits: RDBLoadLimits(ServerConfig()), verifyChecksum: true,
-                             nowMs: wallClockMs(), lruClock: 0, lfu: false, log: { log.append($0) })
+                             nowMs: Self.fixedNowMs, lruClock: 0, lfu: false, log: { log.append($0) })
         }
         return (RDBFormatTests.describe(dbs), result, log)
     }
