@@ -17,6 +17,11 @@ final class Client {
         /// The client may not block (Redis's CLIENT_DENY_BLOCKING): set while EXEC runs
         /// its queued commands, so BLPOP, XREAD BLOCK... answer as if they timed out.
         static let denyBlocking = Flags(rawValue: 1 << 6)
+        /// The link to our master (Redis's CLIENT_MASTER): its commands run with replies
+        /// suppressed, are not propagated, and advance the replication offset.
+        static let master = Flags(rawValue: 1 << 7)
+        /// A replica attached to us (Redis's CLIENT_SLAVE): it is fed the replication stream.
+        static let replica = Flags(rawValue: 1 << 8)
     }
 
     let id: Int
@@ -92,6 +97,9 @@ final class Client {
     // Pub/Sub (Engine/PubSub.swift)
     /// This client's subscriptions; non-nil exactly while Redis would set CLIENT_PUBSUB.
     var pubsub: ClientPubSub? = nil
+    // Replication (Replication/)
+    /// Set while this client is a replica of ours (flag `.replica`).
+    var replicaState: ReplicaClientState? = nil
 
     /// Bytes waiting to be written: buffered here plus handed to the transport.
     @inline(__always) var pendingOutputBytes: Int { out.count &+ outputInFlight }

@@ -46,6 +46,8 @@ final class Server {
     let activeExpire = ActiveExpireState()
     /// BGSAVE child, save statistics (Persistence/ServerPersistence.swift).
     let persistence = PersistenceState()
+    /// Replication ids, offsets, backlog, replicas and the link to our master (Replication/).
+    let repl = ReplicationState()
 
     init(config: ServerConfig, log: Logger) {
         self.config = config

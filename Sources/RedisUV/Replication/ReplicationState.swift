@@ -1,0 +1,195 @@
+/// The replication data model shared by both sides (Redis's server.replid, replid2,
+/// master_repl_offset, second_replid_offset, repl_backlog, slaves, master, masterhost...).
+/// Behaviour lives beside it:
+/// - Propagation.swift: what a command propagates (Redis's call/alsoPropagate/propagatePendingCommands).
+/// - MasterSide.swift: the feed into the backlog and replica buffers, REPLCONF, PSYNC/SYNC,
+///   full and partial resync, WAIT, INFO replication, ROLE.
+/// - ReplicaSide.swift: REPLICAOF, the link to the master, the handshake, loading the
+///   transferred RDB, applying the stream through the ordinary engine, ACKs.
+final class ReplicationState {
+    /// This server's replication history id (40 hex chars) and the previous one, with the
+    /// offset up to which the previous one is valid (PSYNC2).
+    var replid: [UInt8]
+    var replid2: [UInt8] = Array(repeating: UInt8(ascii: "0"), count: 40)
+    var secondReplOffset: Int64 = -1
+    /// Bytes of replication stream produced (or, on a replica, received and applied).
+    var masterReplOffset: Int64 = 0
+    /// The ring of the last repl-backlog-size bytes of the stream; nil until a replica
+    /// first connects (and again after repl-backlog-ttl without replicas).
+    var backlog: ReplicationBacklog?
+    /// The database the last propagated command ran in; -1 forces a SELECT first.
+    var lastSelectedDb = -1
+    /// Replica clients attached to this server, in attach order (Redis's server.slaves).
+    var replicas: [Client] = []
+    /// When the last replica went away (Unix seconds), for repl-backlog-ttl.
+    var noReplicasSince: Int64 = 0
+
+    /// Non-nil while this server is a replica (Redis's server.masterhost != NULL).
+    var master: MasterLinkState?
+
+    // INFO stats
+    var syncFull = 0
+    var syncPartialOK = 0
+    var syncPartialErr = 0
+
+    init() {
+        replid = ReplicationState.randomReplid()
+    }
+
+    static func randomReplid() -> [UInt8] {
+        let hex = Array("0123456789abcdef".utf8)
+        return (0..<40).map { _ in hex[Int.random(in: 0..<16)] }
+    }
+
+    /// Starts a new history (Redis's changeReplicationId), keeping nothing of the old one.
+    func changeReplid() { replid = ReplicationState.randomReplid() }
+
+    /// Keeps the current history as the secondary one, valid up to the current offset
+    /// (Redis's shiftReplicationId, on promotion): replicas of the old master can still
+    /// continue from it.
+    func shiftReplid() {
+        replid2 = replid
+        secondReplOffset = masterReplOffset + 1
+        changeReplid()
+    }
+
+    func clearReplid2() {
+        replid2 = Array(repeating: UInt8(ascii: "0"), count: 40)
+        secondReplOffset = -1
+    }
+}
+
+/// The link to our master while we are a replica (Redis's masterhost/masterport,
+/// repl_state, server.master / cached_master). The state machine of the handshake is
+/// ReplicaHandshake (pure); this holds what the server shows and resumes from.
+final class MasterLinkState {
+    var host: String
+    var port: Int
+    /// Redis's repl_state, as INFO and ROLE name it: "connect", "connecting", "sync",
+    /// "connected" (and the handshake steps while it runs).
+    var linkUp = false
+    /// Unix seconds of the last byte from the master (master_last_io_seconds_ago).
+    var lastIOTime: Int64 = 0
+    /// Unix seconds since the link went down (master_link_down_since_seconds).
+    var linkDownSince: Int64 = 0
+    var syncInProgress = false
+    /// Full sync transfer progress (master_sync_total_bytes / read_bytes / last_io).
+    var syncTotalBytes: Int64 = -1
+    var syncReadBytes: Int64 = 0
+    var syncLastIOTime: Int64 = 0
+    /// Bytes of the master's stream read and applied (slave_read_repl_offset / slave_repl_offset).
+    var readReplOffset: Int64 = 0
+    var appliedReplOffset: Int64 = 0
+    /// The master's replid as last known, and whether a cached history exists to PSYNC with.
+    var masterReplid: [UInt8]? = nil
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// A ring of the last `capacity` bytes of the replication stream (Redis's repl_backlog).
+/// `offset` is the stream offset of the first byte held (repl_backlog_first_byte_offset).
+final class ReplicationBacklog {
+    private(set) var capacity: Int
+    private var storage: UnsafeMutablePointer<UInt8>
+    /// Next write position in the ring.
+    private var writeIndex = 0
+    /// Bytes held (repl_backlog_histlen), at most capacity.
+    private(set) var histlen = 0
+    /// Stream offset of the first byte held.
+    private(set) var firstByteOffset: Int64
+
+    /// A new backlog for a stream whose next byte has offset `nextOffset`
+    /// (Redis: repl_backlog->offset = master_repl_offset + 1).
+    init(capacity: Int, nextOffset: Int64) {
+        self.capacity = Swift.max(capacity, 16 * 1024)
+        storage = .allocate(capacity: self.capacity)
+        firstByteOffset = nextOffset
+    }
+
+    deinit { storage.deallocate() }
+
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        var src = bytes.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) }
+        var n = bytes.count
+        guard src != nil else { return }
+        if n > capacity {
+            // Only the last `capacity` bytes can be held.
+            let skip = n - capacity
+            src = src! + skip
+            firstByteOffset += Int64(histlen + skip)
+            histlen = 0
+            n = capacity
+        }
+        while n > 0 {
+            let chunk = Swift.min(n, capacity - writeIndex)
+            (storage + writeIndex).update(from: src!, count: chunk)
+            writeIndex = (writeIndex + chunk) % capacity
+            src = src! + chunk
+            n -= chunk
+            histlen += chunk
+        }
+        if histlen > capacity {
+            firstByteOffset += Int64(histlen - capacity)
+            histlen = capacity
+        }
+    }
+
+    func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
+
+    /// Whether a replica that has everything up to `offset - 1` can continue from here
+    /// (Redis's masterTryPartialResynchronization range check).
+    func holds(from offset: Int64) -> Bool {
+        offset >= firstByteOffset && offset <= firstByteOffset + Int64(histlen)
+    }
+
+    /// The bytes from stream offset `offset` to the end (what a partial resync sends).
+    func bytes(from offset: Int64) -> [UInt8] {
+        precondition(holds(from: offset))
+        let skip = Int(offset - firstByteOffset)
+        let count = histlen - skip
+        var out = [UInt8](repeating: 0, count: count)
+        let start = (writeIndex - histlen + skip + 2 * capacity) % capacity
+        let first = Swift.min(count, capacity - start)
+        out.withUnsafeMutableBufferPointer { o in
+            o.baseAddress!.update(from: storage + start, count: first)
+            if count > first { (o.baseAddress! + first).update(from: storage, count: count - first) }
+        }
+        return out
+    }
+
+    /// CONFIG SET repl-backlog-size: the history is dropped (Redis's resizeReplicationBacklog
+    /// in 7.0 keeps it; dropping is safe: replicas then full-sync).
+    func resize(_ newCapacity: Int, nextOffset: Int64) {
+        storage.deallocate()
+        capacity = Swift.max(newCapacity, 16 * 1024)
+        storage = .allocate(capacity: capacity)
+        writeIndex = 0
+        histlen = 0
+        firstByteOffset = nextOffset
+    }
+}
+
+/// What the master keeps about one attached replica (the slave fields of Redis's client).
+final class ReplicaClientState {
+    /// Redis's replstate: waiting for a save to start or end, sending the RDB, online.
+    enum Phase { case waitBgsaveStart, waitBgsaveEnd, sendBulk, online }
+    var phase: Phase = .waitBgsaveStart
+    /// REPLCONF listening-port / ip-address (shown in INFO as port= and ip=).
+    var listeningPort = 0
+    var announcedIP: String? = nil
+    /// REPLCONF capa eof / capa psync2.
+    var capaEOF = false
+    var capaPSYNC2 = false
+    /// Last REPLCONF ACK offset and when it came (Unix ms), for WAIT, lag= and repl-timeout.
+    var ackOffset: Int64 = 0
+    var ackTimeMs: Int64 = 0
+    /// The stream offset at which this replica's data starts (psync_initial_offset).
+    var initialOffset: Int64 = 0
+    /// Stream bytes produced while the replica waits for its RDB: sent once the RDB is.
+    var pendingStream = ByteBuffer()
+
+    deinit { pendingStream.release() }
+}
