@@ -36,12 +36,15 @@ final class RedisCommand {
     /// EXEC, DISCARD, MULTI, WATCH, QUIT and RESET run at once inside MULTI instead of
     /// being queued (Redis's processCommand), decided once here rather than per command.
     let runsInsideMulti: Bool
+    /// EXEC: what it propagates is its queued commands', never itself.
+    let propagatesItsBody: Bool
 
     init(spec: CommandSpec, proc: CommandProc?) {
         self.spec = spec
         self.proc = proc
         self.nameBytes = Array(spec.name.utf8)
         self.runsInsideMulti = ["exec", "discard", "multi", "watch", "quit", "reset"].contains(spec.name)
+        self.propagatesItsBody = spec.name == "exec"
     }
 
     var fullName: String { spec.fullName }

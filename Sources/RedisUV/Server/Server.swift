@@ -48,6 +48,8 @@ final class Server {
     let persistence = PersistenceState()
     /// Replication ids, offsets, backlog, replicas and the link to our master (Replication/).
     let repl = ReplicationState()
+    /// What the running command propagates (Replication/Propagation.swift).
+    let propagation = PropagationState()
 
     init(config: ServerConfig, log: Logger) {
         self.config = config

@@ -1,0 +1,162 @@
+/// The one place writes leave for replicas (and, later, the AOF): Redis 7.0's
+/// call() → alsoPropagate() → propagatePendingCommands() → propagateNow().
+///
+/// After a command runs, if it changed the dataset (`dirty` moved) or asked to be
+/// propagated, its effect is queued: its own arguments, or the vector it rewrote itself to
+/// (`propagateInstead`, Redis's rewriteClientCommandVector: SET EX → SET PXAT, BLPOP →
+/// LPOP...), plus whatever it added (`alsoPropagate`: lazily expired keys' DELs, SPOP's
+/// SREMs...). When the outermost call ends the queue goes out, wrapped in MULTI/EXEC
+/// when it holds more than one command, and each command is fed to the stream
+/// (Replication/MasterSide.swift) and to the observers.
+struct PropagatedCommand {
+    let dbid: Int
+    let argv: [[UInt8]]
+}
+
+final class PropagationState {
+    /// Redis's server.also_propagate: what the running (outermost) call will propagate.
+    var pending: [PropagatedCommand] = []
+    /// Nesting of call(): EXEC's queued commands run inside EXEC's call.
+    var callDepth = 0
+    /// The running command asked to propagate this instead of its arguments.
+    var instead: [[UInt8]]? = nil
+    /// The running command must not propagate its arguments (preventCommandPropagation);
+    /// what it added with alsoPropagate still goes.
+    var prevent = false
+    /// The running command propagates even without changing data (forceCommandPropagation:
+    /// PUBLISH).
+    var force = false
+    /// One of the above (or `pending`) is set: `call` takes its slow path.
+    var requested = false
+    /// Called with every command that leaves (after SELECT/MULTI injection is decided):
+    /// tests, and the AOF feed. Non-nil makes the server propagate even without replicas.
+    var observers: [(Int, [[UInt8]]) -> Void] = []
+}
+
+extension Server {
+    /// Whether anything consumes the stream: a backlog (replicas now or recently), a
+    /// replica, or an observer. Commands check this before building a rewritten vector.
+    @inline(__always) var isPropagating: Bool {
+        repl.backlog != nil || !repl.replicas.isEmpty || !propagation.observers.isEmpty
+    }
+
+    /// Propagate `argv` instead of the running command's arguments (Redis's
+    /// rewriteClientCommandVector). Only has effect if the command changed data (or forced).
+    func propagateInstead(_ argv: [[UInt8]]) {
+        propagation.instead = argv
+        propagation.requested = true
+    }
+
+    /// The running command's arguments are not propagated (preventCommandPropagation).
+    func preventPropagation() {
+        propagation.prevent = true
+        propagation.requested = true
+    }
+
+    /// Propagate the running command even if it changed nothing (forceCommandPropagation).
+    func forcePropagation() {
+        propagation.force = true
+        propagation.requested = true
+    }
+
+    /// Queues a command to propagate after the running one's effects (Redis's alsoPropagate).
+    /// Outside any command (active expiry, the cron) it goes out at once.
+    func alsoPropagate(dbid: Int, _ argv: [[UInt8]]) {
+        guard isPropagating else { return }
+        propagation.pending.append(PropagatedCommand(dbid: dbid, argv: argv))
+        if propagation.callDepth == 0 {
+            propagatePendingCommands()
+        } else {
+            propagation.requested = true
+        }
+    }
+
+    /// `call`'s tail when the command changed data or asked for something: queue what it
+    /// propagates, and at the outermost level send the queue.
+    @inline(never)
+    func propagateAfterCall(_ c: Client, _ cmd: RedisCommand, _ argv: Argv, dirtied: Bool) {
+        let p = propagation
+        let instead = p.instead, prevent = p.prevent, force = p.force
+        p.instead = nil
+        p.prevent = false
+        p.force = false
+        p.requested = false
+        // EXEC propagates its commands, not itself; the link to our master is not
+        // propagated by command (its raw stream is proxied instead, ReplicaSide).
+        if (dirtied || force) && !prevent && !cmd.propagatesItsBody && !c.flags.contains(.master) && isPropagating {
+            let vector = instead ?? (0..<argv.count).map { Array(argv[$0]) }
+            p.pending.append(PropagatedCommand(dbid: c.db.id, argv: vector))
+        }
+        if p.callDepth == 0 && !p.pending.isEmpty { propagatePendingCommands() }
+    }
+
+    /// Sends the queue (Redis 7.0's propagatePendingCommands): one command as it is,
+    /// several inside MULTI/EXEC so a replica applies them atomically.
+    func propagatePendingCommands() {
+        let p = propagation
+        if p.pending.isEmpty { return }
+        let ops = p.pending
+        p.pending.removeAll(keepingCapacity: true)
+        let wrap = ops.count > 1
+        if wrap { propagateNow(dbid: ops[0].dbid, [Array("MULTI".utf8)]) }
+        for op in ops { propagateNow(dbid: op.dbid, op.argv) }
+        if wrap { propagateNow(dbid: ops[ops.count - 1].dbid, [Array("EXEC".utf8)]) }
+    }
+
+    /// One command out to every consumer (Redis's propagateNow).
+    private func propagateNow(dbid: Int, _ argv: [[UInt8]]) {
+        for o in propagation.observers { o(dbid, argv) }
+        replicationFeedReplicas(dbid: dbid, argv)
+    }
+
+    /// Appends one command, RESP-encoded, to the replication stream: the backlog and every
+    /// replica past the snapshot point, with a SELECT first when the database changes
+    /// (Redis's replicationFeedSlaves). A replica does not feed from commands: it proxies
+    /// its master's stream (replicationFeedStreamFromMaster).
+    func replicationFeedReplicas(dbid: Int, _ argv: [[UInt8]]) {
+        let r = repl
+        if r.master != nil { return }
+        if r.backlog == nil && r.replicas.isEmpty { return }
+        var bytes: [UInt8] = []
+        if r.lastSelectedDb != dbid {
+            Self.encodeCommand([Array("SELECT".utf8), Array(String(dbid).utf8)], into: &bytes)
+            r.lastSelectedDb = dbid
+        }
+        Self.encodeCommand(argv, into: &bytes)
+        bytes.withUnsafeBytes { feedReplicationStream($0) }
+    }
+
+    /// Stream bytes (already RESP) into the backlog and the replicas' buffers, advancing
+    /// the offset: the one sink both command propagation and a replica's proxying use.
+    func feedReplicationStream(_ bytes: UnsafeRawBufferPointer) {
+        let r = repl
+        r.backlog?.append(bytes)
+        r.masterReplOffset += Int64(bytes.count)
+        for c in r.replicas {
+            guard let rs = c.replicaState else { continue }
+            switch rs.phase {
+            case .waitBgsaveStart:
+                continue  // its snapshot is not taken yet: this is in it
+            case .waitBgsaveEnd, .sendBulk:
+                rs.pendingStream.append(bytes)
+            case .online:
+                c.out.append(bytes)
+                scheduleWrite(c)
+            }
+        }
+    }
+
+    /// RESP multibulk of `argv` (what replicas and the AOF parse).
+    static func encodeCommand(_ argv: [[UInt8]], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "*"))
+        out.append(contentsOf: String(argv.count).utf8)
+        out.append(13); out.append(10)
+        for a in argv {
+            out.append(UInt8(ascii: "$"))
+            out.append(contentsOf: String(a.count).utf8)
+            out.append(13); out.append(10)
+            out.append(contentsOf: a)
+            out.append(13); out.append(10)
+        }
+    }
+}
