@@ -159,6 +159,12 @@ final class PropagationDifferentialTests: XCTestCase {
             "XTRIM s MINID ~ 0", "XDEL s 1-1 9-9", "XDEL s 9-9", "XSETID s 99999999999999-0",
             "XADD t 5-1 a b", "XADD t 5-2 a b", "XTRIM t MINID 5-2", "XADD t 6-0 a b", "XTRIM t MAXLEN ~ 0 LIMIT 5",
         ]),
+        Scenario(name: "stream-trim-tombstones", script: [
+            "CONFIG SET stream-node-max-entries 2", "XADD s 1-0 f v", "XADD s 2-0 f v", "XADD s 3-0 f v",
+            "XADD s 4-0 f v", "XADD s 5-0 f v", "XDEL s 3-0", "XTRIM s MINID ~ 4-0", "XADD s MINID ~ 9-0 9-0 f v",
+            "XADD e 1-0 f v", "XADD e 2-0 f v", "XTRIM e MINID ~ 99-0", "XADD m 1-0 f v", "XADD m 2-0 f v",
+            "XADD m 3-0 f v", "XADD m MAXLEN ~ 0 4-0 f v", "CONFIG SET stream-node-max-entries 100",
+        ]),
         Scenario(name: "stream-groups", script: [
             "XADD s 1-1 f v", "XADD s 2-1 f v", "XADD s 3-1 f v",
             "XGROUP CREATE s g 0", "XGROUP CREATE s g2 $", "XGROUP CREATE nos g 0 MKSTREAM",
@@ -167,7 +173,8 @@ final class PropagationDifferentialTests: XCTestCase {
             "XREADGROUP GROUP g bob STREAMS s >", "XREADGROUP GROUP g bob STREAMS s 0",
             "XREADGROUP GROUP g carol NOACK STREAMS s 0", "XADD s 4-1 f v", "XREADGROUP GROUP g dave NOACK STREAMS s >",
             "XACK s g 1-1", "XACK s g 1-1", "XCLAIM s g erin 0 2-1", "XCLAIM s g erin 0 2-1 JUSTID",
-            "XCLAIM s g erin 0 9-9", "XAUTOCLAIM s g frank 0 0 COUNT 5", "XAUTOCLAIM s g frank 0 0 COUNT 5 JUSTID",
+            "XCLAIM s g erin 0 9-9", "XCLAIM s g zed 0 9-9", "XCLAIM s g erin 0 2 LASTID 90-0",
+            "XDEL s 3-1", "XCLAIM s g yan 0 3-1 2-1", "XADD s 5-1 f v", "XREADGROUP GROUP g yan STREAMS s >", "XDEL s 2-1", "XAUTOCLAIM s g frank 0 0 COUNT 5", "XAUTOCLAIM s g frank 0 0 COUNT 5 JUSTID",
             "XGROUP SETID s g 1-1", "XGROUP SETID s g $ ENTRIESREAD 3", "XGROUP DELCONSUMER s g alice",
             "XGROUP DELCONSUMER s g nobody", "XGROUP DESTROY s g2", "XGROUP DESTROY s g2",
         ]),

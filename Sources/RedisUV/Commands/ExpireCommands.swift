@@ -104,9 +104,14 @@ enum ExpireCommands {
                 return
             }
         }
-        if when <= c.server.cachedTimeMs {
-            // Redis's checkAlreadyExpired: a time in the past is a DEL.
+        let server = c.server
+        if server.checkAlreadyExpired(when) {
+            // Redis's checkAlreadyExpired: a time in the past is a DEL, and propagates as
+            // one (UNLINK under lazyfree-lazy-expire).
             c.db.delete(entry: e)
+            if server.isPropagating {
+                server.propagateInstead([server.config.lazyfreeLazyExpire ? propWord("UNLINK") : propWord("DEL"), argv.bytes(1)])
+            }
             c.server.signalModifiedKey(c.db, key)
             c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
             c.noteWrite()
@@ -116,6 +121,13 @@ enum ExpireCommands {
             // client subscribed to its own keys sees the reply first.
             c.db.setExpire(e, at: when)
             c.addReplyInt(1)
+            // Propagated as PEXPIREAT key <ms> with the same NX/XX/GT/LT words.
+            if server.isPropagating && !(basetime == 0 && !seconds) {
+                var v = (0..<argv.count).map { argv.bytes($0) }
+                v[0] = propWord("PEXPIREAT")
+                v[2] = propInt(when)
+                server.propagateInstead(v)
+            }
             c.server.signalModifiedKey(c.db, key)
             c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "expire", key, c.db.id)
             c.noteWrite()
@@ -156,5 +168,14 @@ enum ExpireCommands {
         c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "persist", argv[1], c.db.id)
         c.noteWrite()
         c.addReplyInt(1)
+    }
+}
+
+extension Server {
+    /// Whether an absolute expire time given by a command means "delete now" (Redis's
+    /// checkAlreadyExpired): not while loading, and never on a replica, whose keys expire
+    /// only when its master says so.
+    @inline(__always) func checkAlreadyExpired(_ when: Int64) -> Bool {
+        when <= cachedTimeMs && !loading && repl.master == nil
     }
 }

@@ -136,6 +136,8 @@ enum GeoCommands {
         let zadd = OwnedArgv(args)
         SortedSetCommands.zaddGeneric(c, zadd.argv, flags: [])
         withExtendedLifetime(zadd) {}
+        // Redis replaces the client's vector with this ZADD, so that is what propagates.
+        if c.server.isPropagating { c.server.propagateInstead(args) }
     }
 
     // MARK: GEOPOS, GEODIST, GEOHASH

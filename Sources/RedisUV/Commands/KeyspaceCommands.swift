@@ -449,6 +449,8 @@ enum KeyspaceCommands {
         // Redis's emptyData: signalFlushedDb while the keys are still there.
         c.server.signalFlushedDb(c.db)
         c.noteWrite(c.db.flush())
+        // Propagated even when the database was already empty (Redis forces it).
+        if c.server.isPropagating { c.server.forcePropagation() }
         c.addReplyOK()
     }
 

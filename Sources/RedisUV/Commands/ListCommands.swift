@@ -120,8 +120,13 @@ enum ListCommands {
     }
 
     /// Redis's listPopRangeAndReplyWithKey: [key, [up to `count` elements from one end]].
+    /// [B]LMPOP propagate it as `LPOP|RPOP key <elements popped>` (`propagate`).
     static func popRangeWithKey(_ c: Client, _ key: UnsafeRawBufferPointer, _ list: ListValue,
-                                atHead: Bool, count: Int) {
+                                atHead: Bool, count: Int, propagate: Bool = true) {
+        if propagate && c.server.isPropagating {
+            c.server.propagateInstead([atHead ? propWord("LPOP") : propWord("RPOP"), Array(key),
+                                       propInt(Swift.min(count, list.count))])
+        }
         c.addReplyArrayLen(2)
         c.addReplyBulk(key)
         popRange(c, key, list, atHead: atHead, count: count)
@@ -573,6 +578,10 @@ enum ListCommands {
                     c.addReplyArrayLen(2)
                     c.addReplyBulk(key)
                     popOne(c, key, list, atHead: atHead)
+                    // Propagated as the non-blocking LPOP|RPOP key, served now or later.
+                    if c.server.isPropagating {
+                        c.server.propagateInstead([atHead ? propWord("LPOP") : propWord("RPOP"), Array(key)])
+                    }
                 }
                 return
             }
@@ -604,6 +613,7 @@ enum ListCommands {
             return
         case .found:
             moveGeneric(c, argv, fromHead: fromHead, toHead: toHead)
+            if c.server.isPropagating { propagateBlockingMove(c, argv, fromHead: fromHead, toHead: toHead) }
         case .missing:
             // Inside EXEC: a null bulk right away (Redis's blmoveGenericCommand), not the
             // null array a timeout gives.
@@ -612,6 +622,23 @@ enum ListCommands {
                 return
             }
             c.server.blockForKeys(c, argv, keys: [argv[1]], type: .list, deadlineMs: deadline)
+        }
+    }
+
+    /// BLMOVE propagates as LMOVE, BRPOPLPUSH as RPOPLPUSH: with the words as typed when it
+    /// moved at once (Redis's lmoveGenericCommand), as `left`/`right` when a push served it
+    /// (serveClientBlockedOnList's getStringObjectFromListPosition).
+    @inline(never)
+    static func propagateBlockingMove(_ c: Client, _ argv: Argv, fromHead: Bool, toHead: Bool) {
+        let server = c.server
+        if c.lastCommand?.fullName == "brpoplpush" {
+            server.propagateInstead([propWord("RPOPLPUSH"), argv.bytes(1), argv.bytes(2)])
+        } else if server.blocking.servingKey != nil {
+            server.propagateInstead([propWord("LMOVE"), argv.bytes(1), argv.bytes(2),
+                                     fromHead ? propWord("left") : propWord("right"),
+                                     toHead ? propWord("left") : propWord("right")])
+        } else {
+            server.propagateInstead([propWord("LMOVE"), argv.bytes(1), argv.bytes(2), argv.bytes(3), argv.bytes(4)])
         }
     }
 }

@@ -66,10 +66,13 @@ enum PubSubCommands {
 
     static func publish(_ c: Client, _ argv: Argv) {
         c.addReplyInt(c.server.publishMessage(argv[1], argv[2], publisher: c))
+        // Replicas' subscribers get it too (Redis: forceCommandPropagation(c, PROPAGATE_REPL)).
+        if c.server.isPropagating { c.server.forcePropagation(replicasOnly: true) }
     }
 
     static func spublish(_ c: Client, _ argv: Argv) {
         c.addReplyInt(c.server.publishMessage(argv[1], argv[2], shard: true, publisher: c))
+        if c.server.isPropagating { c.server.forcePropagation(replicasOnly: true) }
     }
 
     // MARK: PUBSUB

@@ -192,6 +192,8 @@ enum SetCommands {
         var rng = SetRandom()
         let m = set.randomMember(&rng).member
         replyMember(c, m)
+        // Propagated as SREM key <the member popped>.
+        if c.server.isPropagating { c.server.propagateInstead([propWord("SREM"), argv.bytes(1), m.array]) }
         set.remove(m)
         c.server.notifyKeyspaceEvent(KeyspaceEventFlags.set, "spop", argv[1], c.db.id)
         if set.isEmpty {
@@ -227,6 +229,8 @@ enum SetCommands {
 
         // CASE 1: everything is popped: the reply is SUNION of the key, then it goes.
         if count >= size {
+            // Propagated as DEL key (Redis 7.0.15 does not look at lazyfree here).
+            if c.server.isPropagating { c.server.propagateInstead([propWord("DEL"), argv.bytes(1)]) }
             sunionDiffGeneric(c, keys: [argv[1]], destination: nil, op: .union)
             c.db.delete(argv[1])
             c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", argv[1], c.db.id)
@@ -234,6 +238,14 @@ enum SetCommands {
             return
         }
         defer { c.server.signalModifiedKey(c.db, argv[1]) }
+        // Otherwise each popped member is propagated as its own SREM (in one MULTI/EXEC),
+        // and the SPOP itself not.
+        let propagating = c.server.isPropagating
+        let dbid = c.db.id
+        if propagating { c.server.preventPropagation() }
+        @inline(never) func propagateSrem(_ m: SetMember) {
+            c.server.alsoPropagate(dbid: dbid, [propWord("SREM"), argv.bytes(1), m.array])
+        }
 
         var rng = SetRandom()
         c.addReplySetLen(count)
@@ -243,6 +255,7 @@ enum SetCommands {
             for _ in 0..<count {
                 let m = set.randomMember(&rng).member
                 replyMember(c, m)
+                if propagating { propagateSrem(m) }
                 set.remove(m)
             }
         } else {
@@ -255,7 +268,11 @@ enum SetCommands {
                 kept.add(m, maxIntsetEntries: limit)
                 set.remove(m)
             }
-            set.forEach { replyMember(c, $0); return true }
+            set.forEach {
+                replyMember(c, $0)
+                if propagating { propagateSrem($0) }
+                return true
+            }
             // The key now holds `kept`'s word; the popped rest is freed with `kept`.
             set.swapContents(with: kept)
         }

@@ -741,6 +741,13 @@ enum SortedSetCommands {
         if z.isPacked { z.withPackedView { emit($0) } } else { emit(SkiplistView(sl: z.skiplist)) }
         if max { z.removeRange(ranks: llen - n, llen - 1) } else { z.removeRange(ranks: 0, n - 1) }
         c.noteWrite(n)
+        // BZPOPMIN/BZPOPMAX propagate as ZPOPMIN/ZPOPMAX key, [B]ZMPOP as ZPOPMIN/ZPOPMAX
+        // key <popped>, served now or later.
+        if emitKey && c.server.isPropagating {
+            var v = [max ? propWord("ZPOPMAX") : propWord("ZPOPMIN"), Array(key)]
+            if count != -1 { v.append(propInt(n)) }
+            c.server.propagateInstead(v)
+        }
         // Redis fires these at the first element popped, then `del` after the last.
         c.server.notifyKeyspaceEvent(KeyspaceEventFlags.zset, max ? "zpopmax" : "zpopmin", key, c.db.id)
         c.server.signalModifiedKey(c.db, key)

@@ -357,7 +357,28 @@ enum StreamCommands {
                 c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xtrim", key, c.db.id)
             }
         }
+        // Propagated with the ID it got (for `*` and `ms-*`) and an approximate trim as
+        // the exact one it turned out to be (Redis's xaddCommand).
+        if c.server.isPropagating && (!a.idGiven || !a.seqGiven || a.approx) {
+            var v = (0..<argv.count).map { argv.bytes($0) }
+            if !a.idGiven || !a.seqGiven { v[idpos] = id.bytes }
+            if a.approx { rewriteApproxTrim(&v, s, a) }
+            c.server.propagateInstead(v)
+        }
         c.server.signalKeyAsReady(c.db, key)
+    }
+
+    /// `MAXLEN|MINID ~ x` becomes `= <length now>` or `= <first entry ID now>`, so that
+    /// replicas trim exactly as much (Redis's streamRewriteApproxSpecifier and
+    /// streamRewriteTrimArgument; the first ID counts deleted entries still in the node,
+    /// and an empty stream gives the largest ID).
+    static func rewriteApproxTrim(_ v: inout [[UInt8]], _ s: StreamValue, _ a: AddTrimArgs) {
+        v[a.strategyArgIndex - 1] = propWord("=")
+        if a.strategy == 1 {
+            v[a.strategyArgIndex] = propInt(s.length)
+        } else {
+            v[a.strategyArgIndex] = (s.firstStoredID ?? StreamID.max).bytes
+        }
     }
 
     static func xtrim(_ c: Client, _ argv: Argv) {
@@ -375,6 +396,11 @@ enum StreamCommands {
             c.server.notifyKeyspaceEvent(KeyspaceEventFlags.stream, "xtrim", key, c.db.id)
             c.server.signalModifiedKey(c.db, key)
             c.noteWrite(deleted)
+            if a.approx && c.server.isPropagating {
+                var v = (0..<argv.count).map { argv.bytes($0) }
+                rewriteApproxTrim(&v, s, a)
+                c.server.propagateInstead(v)
+            }
         }
         c.addReplyInt(deleted)
     }
@@ -691,11 +717,23 @@ enum StreamCommands {
             if xreadgroup {
                 let g = groups[k]!
                 let cname = argv[groupArg + 1]
-                let consumer = consumerCreatingIfMissing(c, g, cname, key: argv[streamsArg + k], now: now)
+                let skey = argv[streamsArg + k]
+                let propagating = c.server.isPropagating
+                // XREADGROUP propagates what it did, never itself (Redis: its effects go
+                // out as XCLAIMs, XGROUP SETID and XGROUP CREATECONSUMER).
+                if propagating {
+                    c.server.preventPropagation()
+                    if noack && g.lookupConsumer(cname) == nil {
+                        c.server.alsoPropagate(dbid: c.db.id, [propWord("XGROUP"), propWord("CREATECONSUMER"),
+                                                               Array(skey), argv.bytes(groupArg), Array(cname)])
+                    }
+                }
+                let consumer = consumerCreatingIfMissing(c, g, cname, key: skey, now: now)
                 if history {
                     replyFromConsumerPEL(c, s, g, consumer, start: start, count: count, now: now)
                 } else {
-                    replyRangeForGroup(c, s, g, consumer, start: start, count: count, noack: noack, now: now)
+                    let prop = propagating ? (key: skey, group: argv[groupArg]) : nil
+                    replyRangeForGroup(c, s, g, consumer, start: start, count: count, noack: noack, now: now, propagate: prop)
                 }
                 c.noteWrite()
             } else {
@@ -753,11 +791,19 @@ enum StreamCommands {
     }
 
     static func replyRangeForGroup(_ c: Client, _ s: StreamValue, _ g: StreamGroup, _ consumer: StreamConsumer,
-                                   start: StreamID, count: Int, noack: Bool, now: Int64) {
+                                   start: StreamID, count: Int, noack: Bool, now: Int64,
+                                   propagate: (key: UnsafeRawBufferPointer, group: UnsafeRawBufferPointer)? = nil) {
         let mark = c.addReplyDeferredLen()
         var n = 0
+        var propagateLastID = false
+        defer {
+            // With NOACK the group's new last ID goes out on its own; otherwise each
+            // XCLAIM carries it.
+            if propagateLastID, let propagate { propagateGroupID(c, propagate.key, g, propagate.group) }
+        }
         s.forEachEntry(from: start, to: .max, reverse: false) { id, f in
             if id > g.lastID {
+                if noack { propagateLastID = true }
                 if g.entriesRead != StreamGroup.invalidEntriesRead && !s.rangeHasTombstones(id, nil) {
                     g.entriesRead &+= 1
                 } else if s.entriesAdded != 0 {
@@ -776,6 +822,7 @@ enum StreamCommands {
                     }
                 }
                 consumer.pel.insert(id, ())
+                if let propagate { propagateXCLAIM(c, propagate.key, g, propagate.group, id.bytes, nack) }
             }
             n += 1
             return count == 0 || n < count
@@ -805,6 +852,30 @@ enum StreamCommands {
                 c.addReplyNullArray()
             }
         }
+    }
+
+    // MARK: propagation of consumer group changes
+
+    /// `XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n FORCE JUSTID LASTID last`:
+    /// how a PEL change travels to replicas (Redis's streamPropagateXCLAIM).
+    @inline(never)
+    static func propagateXCLAIM(_ c: Client, _ key: UnsafeRawBufferPointer, _ g: StreamGroup,
+                                _ group: UnsafeRawBufferPointer, _ id: [UInt8], _ nack: StreamNACK) {
+        c.server.alsoPropagate(dbid: c.db.id, [
+            propWord("XCLAIM"), Array(key), Array(group), nack.consumer?.name ?? [], propWord("0"), id,
+            propWord("TIME"), propInt(nack.deliveryTime), propWord("RETRYCOUNT"), propInt(nack.deliveryCount),
+            propWord("FORCE"), propWord("JUSTID"), propWord("LASTID"), g.lastID.bytes,
+        ])
+    }
+
+    /// `XGROUP SETID key group last ENTRIESREAD n` (Redis's streamPropagateGroupID).
+    @inline(never)
+    static func propagateGroupID(_ c: Client, _ key: UnsafeRawBufferPointer, _ g: StreamGroup,
+                                 _ group: UnsafeRawBufferPointer) {
+        c.server.alsoPropagate(dbid: c.db.id, [
+            propWord("XGROUP"), propWord("SETID"), Array(key), Array(group), g.lastID.bytes,
+            propWord("ENTRIESREAD"), propInt(g.entriesRead),
+        ])
     }
 
     // MARK: XACK
@@ -954,6 +1025,10 @@ enum StreamCommands {
             ids.append(id)
             j += 1
         }
+        // XCLAIM propagates each change it made as a forced XCLAIM, never itself.
+        let propagating = c.server.isPropagating
+        if propagating { c.server.preventPropagation() }
+        var propagateLastID = false
         let now = c.server.cachedTimeMs
         var deliveryTime: Int64 = -1
         var retryCount: Int64 = -1
@@ -989,7 +1064,11 @@ enum StreamCommands {
         }
         if lastID > g.lastID {
             g.lastID = lastID
+            propagateLastID = true
             c.noteWrite()
+        }
+        defer {
+            if propagating && propagateLastID { propagateGroupID(c, argv[1], g, argv[2]) }
         }
         if deliveryTime != -1 {
             if deliveryTime < 0 || deliveryTime > now { deliveryTime = now }
@@ -1000,8 +1079,13 @@ enum StreamCommands {
         let name = argv[3]
         let mark = c.addReplyDeferredLen()
         var n = 0
-        for id in ids {
+        for (k, id) in ids.enumerated() {
             if !s.contains(id) {
+                // The entry is gone: its PEL entry goes too, propagated as an XCLAIM of it.
+                if propagating, let nack = g.pel.get(id) {
+                    propagateXCLAIM(c, argv[1], g, argv[2], argv.bytes(5 + k), nack)
+                    propagateLastID = false
+                }
                 if g.acknowledge(id) { c.noteWrite() }
                 continue
             }
@@ -1023,6 +1107,10 @@ enum StreamCommands {
             if justid { addReplyStreamID(c, id) } else { addReplyOneEntry(c, s, id) }
             n += 1
             c.noteWrite()
+            if propagating, let nack = g.pel.get(id) {
+                propagateXCLAIM(c, argv[1], g, argv[2], argv.bytes(5 + k), nack)
+                propagateLastID = false
+            }
         }
         c.setDeferredArrayLen(mark, n)
     }
@@ -1071,10 +1159,14 @@ enum StreamCommands {
         let now = c.server.cachedTimeMs
         let name = argv[3]
         var claimed: [StreamID] = []
+        // Each claim (and each PEL entry dropped) propagates as a forced XCLAIM.
+        let propagating = c.server.isPropagating
+        if propagating { c.server.preventPropagation() }
         var next = g.pel.next(atOrAfter: start)
         while attempts > 0 && count > 0, let (id, nack) = next {
             attempts -= 1
             if !s.contains(id) {
+                if propagating { propagateXCLAIM(c, argv[1], g, argv[2], id.bytes, nack) }
                 // A deleted entry leaves the PEL and counts against COUNT, as in Redis 7.0.
                 g.acknowledge(id)
                 deletedIDs.append(id)
@@ -1094,6 +1186,7 @@ enum StreamCommands {
             claimed.append(id)
             count -= 1
             c.noteWrite()
+            if propagating, let nack = g.pel.get(id) { propagateXCLAIM(c, argv[1], g, argv[2], id.bytes, nack) }
         }
         let cursor = next?.0 ?? StreamID.zero
         c.addReplyArrayLen(3)

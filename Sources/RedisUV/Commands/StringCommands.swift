@@ -69,6 +69,8 @@ enum StringCommands {
         c.server.signalModifiedKey(c.db, argv[1])  // setKey's
         c.server.notifyKeyspaceEvent(KeyspaceEventFlags.string, "set", argv[1], c.db.id)
         c.noteWrite()
+        // Propagated as SET key value (Redis: rewriteClientCommandArgument(c,0,shared.set)).
+        if c.server.isPropagating { c.server.propagateInstead([propWord("SET"), argv.bytes(1), argv.bytes(2)]) }
     }
 
     static func getdel(_ c: Client, _ argv: Argv) {
@@ -77,6 +79,8 @@ enum StringCommands {
             c.server.signalModifiedKey(c.db, argv[1])
             c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", argv[1], c.db.id)
             c.noteWrite()
+            // Propagated as DEL key, whatever lazyfree-lazy-user-del says (as Redis).
+            if c.server.isPropagating { c.server.propagateInstead([propWord("DEL"), argv.bytes(1)]) }
         }
     }
 
@@ -93,21 +97,29 @@ enum StringCommands {
         }
         c.addReplyBulk(e.stringValue)
         let key = argv[1]
-        if opts.flags.contains(.exat) || opts.flags.contains(.pxat), when <= c.server.cachedTimeMs {
+        let server = c.server
+        // GETEX is never propagated as such: DEL/UNLINK, PEXPIREAT or PERSIST (Redis's
+        // getexCommand).
+        if opts.flags.contains(.exat) || opts.flags.contains(.pxat), server.checkAlreadyExpired(when) {
             // An absolute time already past deletes the key (Redis's checkAlreadyExpired).
             c.db.delete(entry: e)
-            c.server.signalModifiedKey(c.db, key)
-            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
+            if server.isPropagating {
+                server.propagateInstead([server.config.lazyfreeLazyExpire ? propWord("UNLINK") : propWord("DEL"), argv.bytes(1)])
+            }
+            server.signalModifiedKey(c.db, key)
+            server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
             c.noteWrite()
         } else if opts.expireArg >= 0 {
             c.db.setExpire(e, at: when)
-            c.server.signalModifiedKey(c.db, key)
-            c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "expire", key, c.db.id)
+            if server.isPropagating { server.propagateInstead([propWord("PEXPIREAT"), argv.bytes(1), propInt(when)]) }
+            server.signalModifiedKey(c.db, key)
+            server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "expire", key, c.db.id)
             c.noteWrite()
         } else if opts.flags.contains(.persist) {
             if c.db.removeExpire(e) {
-                c.server.signalModifiedKey(c.db, key)
-                c.server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "persist", key, c.db.id)
+                if server.isPropagating { server.propagateInstead([propWord("PERSIST"), argv.bytes(1)]) }
+                server.signalModifiedKey(c.db, key)
+                server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "persist", key, c.db.id)
                 c.noteWrite()
             }
         }
@@ -257,7 +269,7 @@ enum StringCommands {
     }
 
     static func setGeneric(_ c: Client, flags: SetFlags, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
-                           expireAt: Int64, okReply: StaticString?, abortReply: StaticString?) {
+                           expireAt: Int64, okReply: StaticString?, abortReply: StaticString?, argv: Argv? = nil) {
         if flags.contains(.get) {
             guard getGeneric(c, key) else { return }
         }
@@ -274,8 +286,24 @@ enum StringCommands {
         server.signalModifiedKey(c.db, key)  // setKey's
         server.notifyKeyspaceEvent(KeyspaceEventFlags.string, "set", key, c.db.id)
         if expireAt >= 0 { server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "expire", key, c.db.id) }
+        if server.isPropagating { propagateSet(c, flags: flags, key: key, value: value, expireAt: expireAt, argv: argv) }
         if !flags.contains(.get) {
             if let okReply { c.addReplyRaw(okReply) } else { c.addReplyOK() }
+        }
+    }
+
+    /// What a SET that stored its value propagates (Redis's setGenericCommand): with an
+    /// expire, `SET key value PXAT <ms>` (the options dropped: the outcome is known);
+    /// with GET, its arguments without the GET words; otherwise as it came.
+    @inline(never)
+    static func propagateSet(_ c: Client, flags: SetFlags, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+                             expireAt: Int64, argv: Argv?) {
+        if expireAt >= 0 {
+            c.server.propagateInstead([propWord("SET"), Array(key), Array(value), propWord("PXAT"), propInt(expireAt)])
+        } else if flags.contains(.get), let argv {
+            var v: [[UInt8]] = []
+            for j in 0..<argv.count where !(j >= 3 && optionIs(argv, j, "get")) { v.append(argv.bytes(j)) }
+            c.server.propagateInstead(v)
         }
     }
 
@@ -291,7 +319,7 @@ enum StringCommands {
                   let ms = absoluteExpire(c, Int64(v), flags: opts.flags) else { return }
             when = ms
         }
-        setGeneric(c, flags: opts.flags, key: argv[1], value: argv[2], expireAt: when, okReply: nil, abortReply: nil)
+        setGeneric(c, flags: opts.flags, key: argv[1], value: argv[2], expireAt: when, okReply: nil, abortReply: nil, argv: argv)
     }
 
     static func setnx(_ c: Client, _ argv: Argv) {
@@ -418,6 +446,10 @@ enum StringCommands {
         c.server.signalModifiedKey(c.db, argv[1])
         c.server.notifyKeyspaceEvent(KeyspaceEventFlags.string, "incrbyfloat", argv[1], c.db.id)
         c.noteWrite()
+        // Always as SET key <result> KEEPTTL, so float formatting cannot differ on replicas.
+        if c.server.isPropagating {
+            c.server.propagateInstead([propWord("SET"), argv.bytes(1), text, propWord("KEEPTTL")])
+        }
     }
 
     // MARK: APPEND, SETRANGE, GETRANGE

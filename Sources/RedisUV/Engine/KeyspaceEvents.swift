@@ -11,10 +11,15 @@ extension Server {
     }
 
     /// A key was found expired and deleted (Redis's deleteExpiredKeyAndPropagate): the
-    /// `expired` event, then signalModifiedKey. Called by Database, on the cold path.
+    /// `expired` event, signalModifiedKey, then a DEL (UNLINK under lazyfree-lazy-expire)
+    /// for replicas and the AOF: inside a command it goes before the command's own effect
+    /// (both in one MULTI/EXEC), outside (active expiry) at once. A replica never gets
+    /// here on its own: its keys expire when its master says so. Called by Database, on
+    /// the cold path.
     func keyExpired(_ db: Database, _ key: UnsafeRawBufferPointer) {
         notifyKeyspaceEvent(KeyspaceEventFlags.expired, "expired", key, db.id)
         signalModifiedKey(db, key)
+        if repl.master == nil && isPropagating { propagateDeletion(dbid: db.id, key, lazy: config.lazyfreeLazyExpire) }
     }
 
     /// Every key of `db` changed at once (FLUSHDB, FLUSHALL, SWAPDB; Redis's

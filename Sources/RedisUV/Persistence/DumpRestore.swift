@@ -115,6 +115,7 @@ enum DumpRestoreCommands {
         if ttl != 0 && ttl < Int(now) {
             // Already expired: the key is gone (and a replaced one deleted).
             if deleted {
+                if server.isPropagating { server.propagateInstead([propWord("DEL"), argv.bytes(1)]) }
                 server.signalModifiedKey(c.db, key)
                 server.notifyKeyspaceEvent(KeyspaceEventFlags.generic, "del", key, c.db.id)
                 c.noteWrite()
@@ -124,6 +125,13 @@ enum DumpRestoreCommands {
         }
         c.db.add(entry)
         if ttl != 0 { c.db.setExpire(entry, at: Int64(ttl)) }
+        // A relative TTL is propagated as the absolute time it became, with ABSTTL added.
+        if ttl != 0 && !absttl && server.isPropagating {
+            var v = (0..<argv.count).map { argv.bytes($0) }
+            v[2] = propInt(ttl)
+            v.append(propWord("ABSTTL"))
+            server.propagateInstead(v)
+        }
         // objectSetLRUOrLFU.
         if server.lfuPolicySelected {
             if freq >= 0 { entry.lru = (LFUPolicy.minutes(nowMs: now) << 8) | UInt32(freq) }

@@ -11,6 +11,9 @@
 struct PropagatedCommand {
     let dbid: Int
     let argv: [[UInt8]]
+    /// For replicas only, not the AOF (PUBLISH: Redis's forceCommandPropagation with
+    /// PROPAGATE_REPL alone); observers do not see it.
+    var replOnly = false
 }
 
 final class PropagationState {
@@ -24,8 +27,10 @@ final class PropagationState {
     /// what it added with alsoPropagate still goes.
     var prevent = false
     /// The running command propagates even without changing data (forceCommandPropagation:
-    /// PUBLISH).
+    /// PUBLISH, FLUSHDB of an empty database).
     var force = false
+    /// The force is for replicas only (PUBLISH).
+    var forceReplOnly = false
     /// One of the above (or `pending`) is set: `call` takes its slow path.
     var requested = false
     /// Called with every command that leaves (after SELECT/MULTI injection is decided):
@@ -53,9 +58,11 @@ extension Server {
         propagation.requested = true
     }
 
-    /// Propagate the running command even if it changed nothing (forceCommandPropagation).
-    func forcePropagation() {
+    /// Propagate the running command even if it changed nothing (forceCommandPropagation);
+    /// `replicasOnly`: to replicas, not the AOF (PUBLISH).
+    func forcePropagation(replicasOnly: Bool = false) {
         propagation.force = true
+        propagation.forceReplOnly = replicasOnly
         propagation.requested = true
     }
 
@@ -71,21 +78,28 @@ extension Server {
         }
     }
 
+    /// A key deleted by the server itself (expired, evicted): DEL, or UNLINK when that
+    /// kind of deletion is lazy (Redis's propagateDeletion).
+    func propagateDeletion(dbid: Int, _ key: UnsafeRawBufferPointer, lazy: Bool) {
+        alsoPropagate(dbid: dbid, [lazy ? Array("UNLINK".utf8) : Array("DEL".utf8), Array(key)])
+    }
+
     /// `call`'s tail when the command changed data or asked for something: queue what it
     /// propagates, and at the outermost level send the queue.
     @inline(never)
     func propagateAfterCall(_ c: Client, _ cmd: RedisCommand, _ argv: Argv, dirtied: Bool) {
         let p = propagation
-        let instead = p.instead, prevent = p.prevent, force = p.force
+        let instead = p.instead, prevent = p.prevent, force = p.force, replOnly = p.forceReplOnly && !dirtied
         p.instead = nil
         p.prevent = false
         p.force = false
+        p.forceReplOnly = false
         p.requested = false
         // EXEC propagates its commands, not itself; the link to our master is not
         // propagated by command (its raw stream is proxied instead, ReplicaSide).
         if (dirtied || force) && !prevent && !cmd.propagatesItsBody && !c.flags.contains(.master) && isPropagating {
             let vector = instead ?? (0..<argv.count).map { Array(argv[$0]) }
-            p.pending.append(PropagatedCommand(dbid: c.db.id, argv: vector))
+            p.pending.append(PropagatedCommand(dbid: c.db.id, argv: vector, replOnly: replOnly))
         }
         if p.callDepth == 0 && !p.pending.isEmpty { propagatePendingCommands() }
     }
@@ -99,13 +113,13 @@ extension Server {
         p.pending.removeAll(keepingCapacity: true)
         let wrap = ops.count > 1
         if wrap { propagateNow(dbid: ops[0].dbid, [Array("MULTI".utf8)]) }
-        for op in ops { propagateNow(dbid: op.dbid, op.argv) }
+        for op in ops { propagateNow(dbid: op.dbid, op.argv, replOnly: op.replOnly) }
         if wrap { propagateNow(dbid: ops[ops.count - 1].dbid, [Array("EXEC".utf8)]) }
     }
 
     /// One command out to every consumer (Redis's propagateNow).
-    private func propagateNow(dbid: Int, _ argv: [[UInt8]]) {
-        for o in propagation.observers { o(dbid, argv) }
+    private func propagateNow(dbid: Int, _ argv: [[UInt8]], replOnly: Bool = false) {
+        if !replOnly { for o in propagation.observers { o(dbid, argv) } }
         replicationFeedReplicas(dbid: dbid, argv)
     }
 
@@ -160,3 +174,10 @@ extension Server {
         }
     }
 }
+
+/// Building propagated vectors (only ever when `isPropagating`).
+@inline(never) func propWord(_ s: StaticString) -> [UInt8] {
+    Array(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+}
+
+@inline(never) func propInt<T: BinaryInteger>(_ v: T) -> [UInt8] { Array(String(v).utf8) }

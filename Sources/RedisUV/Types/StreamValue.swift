@@ -706,6 +706,16 @@ final class StreamValue: KeyspaceValue {
         return result
     }
 
+    /// The first entry still stored, deleted or not (streamGetEdgeID without skipping
+    /// tombstones), nil when empty: what an approximate MINID trim propagates.
+    var firstStoredID: StreamID? {
+        guard let n = nodes.first else { return nil }
+        return n.data.withUnsafeBufferPointer { buf -> StreamID? in
+            guard let p = buf.baseAddress, buf.count > 0 else { return nil }
+            return n.entryID(p, 0)
+        }
+    }
+
     /// streamLastValidID.
     var lastValidID: StreamID { edgeID(first: false) ?? .zero }
 
