@@ -249,6 +249,8 @@ enum HashCommands {
         c.server.signalModifiedKey(c.db, argv[1])
         c.server.notifyKeyspaceEvent(KeyspaceEventFlags.hash, "hincrbyfloat", argv[1], c.db.id)
         c.noteWrite()
+        // Always as HSET key field <result>, so float formatting cannot differ on replicas.
+        if c.server.isPropagating { c.server.propagateInstead([propWord("HSET"), argv.bytes(1), argv.bytes(2), text]) }
     }
 
     // MARK: HRANDFIELD

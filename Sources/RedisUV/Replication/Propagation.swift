@@ -102,6 +102,9 @@ extension Server {
             p.pending.append(PropagatedCommand(dbid: c.db.id, argv: vector, replOnly: replOnly))
         }
         if p.callDepth == 0 && !p.pending.isEmpty { propagatePendingCommands() }
+        // A nested call (inside EXEC) leaves its effects queued: the enclosing call must
+        // still take this path to send them, even if it changed nothing itself.
+        p.requested = !p.pending.isEmpty
     }
 
     /// Sends the queue (Redis 7.0's propagatePendingCommands): one command as it is,
