@@ -68,6 +68,14 @@ final class PropagationDifferentialTests: XCTestCase {
             "SET e1 v PXAT 1", "SET e2 v PXAT 1", "MULTI", "GET e1", "SET e2 x", "INCR n", "EXEC",
             "SET e3 v PXAT 1", "MULTI", "GET e3", "EXEC",
         ]),
+        Scenario(name: "lazy-expiry-everywhere", script: [
+            "SET e1 v PXAT 1", "SET live v", "DEL e1 live", "SET e2 v PXAT 1", "TOUCH e2", "SET e3 v PXAT 1",
+            "EXPIRE e3 100", "SET e4 v PXAT 1", "RENAME e4 x", "SET e5 v PXAT 1", "COPY e5 y", "SET m v",
+            "1: SELECT 3", "1: SET m v PXAT 1", "MOVE m 3", "SET e6 v PXAT 1", "SET e6b v PXAT 1", "SCAN 0 COUNT 100",
+            "2: SELECT 4", "2: SET r v PXAT 1", "2: RANDOMKEY", "SET e7 v PXAT 1", "SET e7 w KEEPTTL",
+            "SET e8 v PXAT 1", "GETDEL e8", "SET e9 v PXAT 1", "SET src v", "COPY src e9",
+            "SET e10 v PXAT 1", "KEYS *", "UNLINK e10",
+        ]),
         Scenario(name: "active-expiry", script: [
             "SET a v PXAT 1", "SET b v PXAT 1", "SET c v PXAT 1", "RPUSH l x", "PEXPIRE l 1", "SET keep v",
             "1: SELECT 1", "1: SET d v PXAT 1", "!sleep 20", "!active 0:1 1:0",
@@ -113,6 +121,22 @@ final class PropagationDifferentialTests: XCTestCase {
             "1& BLMPOP 0 1 c RIGHT COUNT 1", "RPUSH c 1 2 3", "1<",
             "1& BLPOP chain 0", "2& BLMOVE src2 chain LEFT LEFT 0", "RPUSH src2 v", "1<", "2<",
             "1& BLPOP m 0", "MULTI", "RPUSH m 1", "RPUSH m 2", "EXEC", "1<",
+        ]),
+        Scenario(name: "served-by-keyspace-changes", script: [
+            "1& BLPOP q 0", "2: SELECT 1", "2: RPUSH q a", "SWAPDB 0 1", "1<",
+            "1& BLPOP r 0", "RPUSH src x", "RENAME src r", "1<",
+            "1& BLPOP s 0", "RPUSH t x", "COPY t s", "1<",
+            "1& BZPOPMIN z 0", "2: ZADD z 1 a", "2: MOVE z 0", "1<",
+        ]),
+        Scenario(name: "no-op-writes", script: [
+            "SET a 1", "SADD s a", "SMOVE s s a", "RENAME a a", "RENAMENX a a", "INCRBY a 0", "APPEND a \"\"",
+            "ZADD z 1 a", "ZADD z GT 0 a", "ZADD z LT 5 a", "ZADD z GT CH 5 a", "ZADD z NX 1 b", "ZADD z XX 1 c",
+            "ZINCRBY z 0 a", "ZREM z a b missing", "LINSERT nol BEFORE a b", "RPUSH l a", "LSET l 0 a", "LREM l 1 a",
+            "HSET h f v", "HSETNX h f w", "HDEL h f", "XADD x 1-0 f v", "XSETID x 5-0 ENTRIESADDED 10 MAXDELETEDID 2-0",
+            "XSETID x 5-0", "XACK x g 1-0", "XGROUP CREATE x g $ ENTRIESREAD 5", "XGROUP CREATE x g $",
+            "XGROUP CREATECONSUMER x g c", "XGROUP CREATECONSUMER x g c", "XGROUP DELCONSUMER x g c",
+            "RPUSH l2 3 1 2", "SORT l2 BY nosort STORE d", "SORT l2 LIMIT 0 1 STORE d", "ZRANGESTORE zd z 0 0 BYSCORE LIMIT 0 1",
+            "PERSIST a", "EXPIRE a 100 NX", "EXPIRE a 100 NX", "GETEX a", "EXPIRE a 100 LT", "EXPIRE a 10000 GT",
         ]),
         Scenario(name: "hashes", script: [
             "HSET h a 1 b 2", "HSET h a 1", "HSET h a 2", "HMSET h c 3", "HSETNX h a 9", "HSETNX h z 9",

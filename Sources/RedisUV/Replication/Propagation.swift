@@ -101,7 +101,11 @@ extension Server {
             let vector = instead ?? (0..<argv.count).map { Array(argv[$0]) }
             p.pending.append(PropagatedCommand(dbid: c.db.id, argv: vector, replOnly: replOnly))
         }
-        if p.callDepth == 0 && !p.pending.isEmpty { propagatePendingCommands() }
+        // A command that may touch arbitrary keys (SCAN, RANDOMKEY reclaiming expired keys),
+        // run directly, sends its effects without a transaction, as active expiry does.
+        if p.callDepth == 0 && !p.pending.isEmpty {
+            propagatePendingCommands(transaction: !cmd.flags.contains(.touchesArbitraryKeys))
+        }
         // A nested call (inside EXEC) leaves its effects queued: the enclosing call must
         // still take this path to send them, even if it changed nothing itself.
         p.requested = !p.pending.isEmpty
@@ -109,12 +113,12 @@ extension Server {
 
     /// Sends the queue (Redis 7.0's propagatePendingCommands): one command as it is,
     /// several inside MULTI/EXEC so a replica applies them atomically.
-    func propagatePendingCommands() {
+    func propagatePendingCommands(transaction: Bool = true) {
         let p = propagation
         if p.pending.isEmpty { return }
         let ops = p.pending
         p.pending.removeAll(keepingCapacity: true)
-        let wrap = ops.count > 1
+        let wrap = ops.count > 1 && transaction
         if wrap { propagateNow(dbid: ops[0].dbid, [Array("MULTI".utf8)]) }
         for op in ops { propagateNow(dbid: op.dbid, op.argv, replOnly: op.replOnly) }
         if wrap { propagateNow(dbid: ops[ops.count - 1].dbid, [Array("EXEC".utf8)]) }
