@@ -16,8 +16,6 @@ struct PropagatedCommand {
 final class PropagationState {
     /// Redis's server.also_propagate: what the running (outermost) call will propagate.
     var pending: [PropagatedCommand] = []
-    /// Nesting of call(): EXEC's queued commands run inside EXEC's call.
-    var callDepth = 0
     /// The running command asked to propagate this instead of its arguments.
     var instead: [[UInt8]]? = nil
     /// The running command must not propagate its arguments (preventCommandPropagation);
@@ -26,8 +24,6 @@ final class PropagationState {
     /// The running command propagates even without changing data (forceCommandPropagation:
     /// PUBLISH).
     var force = false
-    /// One of the above (or `pending`) is set: `call` takes its slow path.
-    var requested = false
     /// Called with every command that leaves (after SELECT/MULTI injection is decided):
     /// tests, and the AOF feed. Non-nil makes the server propagate even without replicas.
     var observers: [(Int, [[UInt8]]) -> Void] = []
@@ -44,19 +40,19 @@ extension Server {
     /// rewriteClientCommandVector). Only has effect if the command changed data (or forced).
     func propagateInstead(_ argv: [[UInt8]]) {
         propagation.instead = argv
-        propagation.requested = true
+        propagationRequested = true
     }
 
     /// The running command's arguments are not propagated (preventCommandPropagation).
     func preventPropagation() {
         propagation.prevent = true
-        propagation.requested = true
+        propagationRequested = true
     }
 
     /// Propagate the running command even if it changed nothing (forceCommandPropagation).
     func forcePropagation() {
         propagation.force = true
-        propagation.requested = true
+        propagationRequested = true
     }
 
     /// Queues a command to propagate after the running one's effects (Redis's alsoPropagate).
@@ -64,10 +60,10 @@ extension Server {
     func alsoPropagate(dbid: Int, _ argv: [[UInt8]]) {
         guard isPropagating else { return }
         propagation.pending.append(PropagatedCommand(dbid: dbid, argv: argv))
-        if propagation.callDepth == 0 {
+        if callDepth == 0 {
             propagatePendingCommands()
         } else {
-            propagation.requested = true
+            propagationRequested = true
         }
     }
 
@@ -80,14 +76,14 @@ extension Server {
         p.instead = nil
         p.prevent = false
         p.force = false
-        p.requested = false
+        propagationRequested = false
         // EXEC propagates its commands, not itself; the link to our master is not
         // propagated by command (its raw stream is proxied instead, ReplicaSide).
         if (dirtied || force) && !prevent && !cmd.propagatesItsBody && !c.flags.contains(.master) && isPropagating {
             let vector = instead ?? (0..<argv.count).map { Array(argv[$0]) }
             p.pending.append(PropagatedCommand(dbid: c.db.id, argv: vector))
         }
-        if p.callDepth == 0 && !p.pending.isEmpty { propagatePendingCommands() }
+        if callDepth == 0 && !p.pending.isEmpty { propagatePendingCommands() }
     }
 
     /// Sends the queue (Redis 7.0's propagatePendingCommands): one command as it is,
