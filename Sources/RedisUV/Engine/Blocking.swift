@@ -172,11 +172,10 @@ extension Server {
         // form (BLPOP → LPOP...), as it does when served at once (Redis's
         // serveClientBlockedOnList and friends propagate the same vectors).
         let dirtyBefore = dirty
-        let p = propagation
-        p.callDepth &+= 1
+        callDepth &+= 1
         cmd.proc!(c, argv)
-        p.callDepth &-= 1
-        if dirty > dirtyBefore || p.requested { propagateAfterCall(c, cmd, argv, dirtied: dirty > dirtyBefore) }
+        callDepth &-= 1
+        if dirty > dirtyBefore || propagationRequested { propagateAfterCall(c, cmd, argv, dirtied: dirty > dirtyBefore) }
         cmd.cycles &+= cycleCount() &- start
         if stats.errorReplies > errorsBefore { cmd.failedCalls &+= 1 }
     }

@@ -86,13 +86,12 @@ extension Server {
         let errorsBefore = stats.errorReplies
         let start = cycleCount()
         let dirtyBefore = dirty
-        let p = propagation
-        p.callDepth &+= 1
+        callDepth &+= 1
         cmd.proc!(c, argv)  // not .unsafelyUnwrapped: that generic getter re-wraps the closure (an allocation per call)
-        p.callDepth &-= 1
+        callDepth &-= 1
         // Replication: a command that changed data (or asked) propagates its effect.
         // (SAVE lowers `dirty`: only a rise counts, as Redis's call().)
-        if dirty > dirtyBefore || p.requested { propagateAfterCall(c, cmd, argv, dirtied: dirty > dirtyBefore) }
+        if dirty > dirtyBefore || propagationRequested { propagateAfterCall(c, cmd, argv, dirtied: dirty > dirtyBefore) }
         // INFO commandstats and total_commands_processed count executed commands only,
         // as Redis's call() does (rejected ones are not processed).
         cmd.cycles &+= cycleCount() &- start

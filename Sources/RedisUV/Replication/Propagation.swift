@@ -19,8 +19,6 @@ struct PropagatedCommand {
 final class PropagationState {
     /// Redis's server.also_propagate: what the running (outermost) call will propagate.
     var pending: [PropagatedCommand] = []
-    /// Nesting of call(): EXEC's queued commands run inside EXEC's call.
-    var callDepth = 0
     /// The running command asked to propagate this instead of its arguments.
     var instead: [[UInt8]]? = nil
     /// The running command must not propagate its arguments (preventCommandPropagation);
@@ -31,8 +29,6 @@ final class PropagationState {
     var force = false
     /// The force is for replicas only (PUBLISH).
     var forceReplOnly = false
-    /// One of the above (or `pending`) is set: `call` takes its slow path.
-    var requested = false
     /// Called with every command that leaves (after SELECT/MULTI injection is decided):
     /// tests, and the AOF feed. Non-nil makes the server propagate even without replicas.
     var observers: [(Int, [[UInt8]]) -> Void] = []
@@ -49,13 +45,13 @@ extension Server {
     /// rewriteClientCommandVector). Only has effect if the command changed data (or forced).
     func propagateInstead(_ argv: [[UInt8]]) {
         propagation.instead = argv
-        propagation.requested = true
+        propagationRequested = true
     }
 
     /// The running command's arguments are not propagated (preventCommandPropagation).
     func preventPropagation() {
         propagation.prevent = true
-        propagation.requested = true
+        propagationRequested = true
     }
 
     /// Propagate the running command even if it changed nothing (forceCommandPropagation);
@@ -63,7 +59,7 @@ extension Server {
     func forcePropagation(replicasOnly: Bool = false) {
         propagation.force = true
         propagation.forceReplOnly = replicasOnly
-        propagation.requested = true
+        propagationRequested = true
     }
 
     /// Queues a command to propagate after the running one's effects (Redis's alsoPropagate).
@@ -71,10 +67,10 @@ extension Server {
     func alsoPropagate(dbid: Int, _ argv: [[UInt8]]) {
         guard isPropagating else { return }
         propagation.pending.append(PropagatedCommand(dbid: dbid, argv: argv))
-        if propagation.callDepth == 0 {
+        if callDepth == 0 {
             propagatePendingCommands()
         } else {
-            propagation.requested = true
+            propagationRequested = true
         }
     }
 
@@ -94,7 +90,7 @@ extension Server {
         p.prevent = false
         p.force = false
         p.forceReplOnly = false
-        p.requested = false
+        propagationRequested = false
         // EXEC propagates its commands, not itself; the link to our master is not
         // propagated by command (its raw stream is proxied instead, ReplicaSide).
         if (dirtied || force) && !prevent && !cmd.propagatesItsBody && !c.flags.contains(.master) && isPropagating {
@@ -103,12 +99,12 @@ extension Server {
         }
         // A command that may touch arbitrary keys (SCAN, RANDOMKEY reclaiming expired keys),
         // run directly, sends its effects without a transaction, as active expiry does.
-        if p.callDepth == 0 && !p.pending.isEmpty {
+        if callDepth == 0 && !p.pending.isEmpty {
             propagatePendingCommands(transaction: !cmd.flags.contains(.touchesArbitraryKeys))
         }
         // A nested call (inside EXEC) leaves its effects queued: the enclosing call must
         // still take this path to send them, even if it changed nothing itself.
-        p.requested = !p.pending.isEmpty
+        propagationRequested = !p.pending.isEmpty
     }
 
     /// Sends the queue (Redis 7.0's propagatePendingCommands): one command as it is,

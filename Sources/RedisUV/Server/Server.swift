@@ -50,6 +50,13 @@ final class Server {
     let repl = ReplicationState()
     /// What the running command propagates (Replication/Propagation.swift).
     let propagation = PropagationState()
+    /// Nesting of call() (EXEC's queued commands run inside EXEC's call): what a command
+    /// propagates goes out when the outermost call ends. On Server itself, not in
+    /// `propagation`, so call() touches no other object on its fast path.
+    var callDepth = 0
+    /// The running command asked for something of the propagation (propagateInstead,
+    /// preventPropagation, forcePropagation, alsoPropagate): call() takes its slow path.
+    var propagationRequested = false
 
     init(config: ServerConfig, log: Logger) {
         self.config = config

@@ -17,6 +17,8 @@ final class ServerProcess: @unchecked Sendable {
     enum Kind: String, Sendable {
         case redisUV = "redis-uv"
         case redisServer = "redis-server"
+        /// The real `redis-sentinel` (Debian package redis-sentinel); needs a config file.
+        case redisSentinel = "redis-sentinel"
     }
 
     let kind: Kind
@@ -34,9 +36,10 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Arguments every test server gets, before the caller's own:
     /// no persistence, loopback only, foreground.
-    static func baseArguments(port: Int) -> [String] {
-        ["--port", String(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no", "--daemonize", "no"]
+    static func baseArguments(port: Int, kind: Kind = .redisServer) -> [String] {
+        if kind == .redisSentinel { return ["--port", String(port), "--bind", "127.0.0.1", "--daemonize", "no"] }
+        return ["--port", String(port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--daemonize", "no"]
     }
 
     private init(kind: Kind, port: Int, executable: String, arguments: [String],
@@ -59,9 +62,10 @@ final class ServerProcess: @unchecked Sendable {
     /// - Parameters:
     ///   - configFile: optional config file path, passed first as redis-server expects.
     ///   - arguments: extra `--name value` arguments, after the base ones (so they win).
+    ///   - port: a fixed port (a server restarted where Sentinel knows it), else a free one.
     ///   - readyTimeout: how long to wait for the port to accept (default 10 s).
     static func start(_ kind: Kind, configFile: String? = nil, arguments: [String] = [],
-                      readyTimeout: TimeInterval = 10) throws -> ServerProcess {
+                      port fixedPort: Int? = nil, readyTimeout: TimeInterval = 10) throws -> ServerProcess {
         let executable: String
         switch kind {
         case .redisUV:
@@ -71,6 +75,11 @@ final class ServerProcess: @unchecked Sendable {
                 throw HarnessError("redis-server not found in PATH (apt-get install redis-server)")
             }
             executable = bin
+        case .redisSentinel:
+            guard let bin = TestEnvironment.which("redis-sentinel") else {
+                throw HarnessError("redis-sentinel not found in PATH (apt-get install redis-sentinel)")
+            }
+            executable = bin
         }
         var lastError: Error = HarnessError("server did not start")
         // A free port can be taken between FreePort.find() and the server's
@@ -78,9 +87,10 @@ final class ServerProcess: @unchecked Sendable {
         for _ in 0..<3 {
             do {
                 return try launch(kind: kind, executable: executable, configFile: configFile,
-                                  arguments: arguments, readyTimeout: readyTimeout)
+                                  arguments: arguments, port: fixedPort, readyTimeout: readyTimeout)
             } catch let error as EarlyExit {
                 lastError = error.underlying
+                if fixedPort != nil { break }
                 continue
             }
         }
@@ -90,8 +100,8 @@ final class ServerProcess: @unchecked Sendable {
     private struct EarlyExit: Error { let underlying: HarnessError }
 
     private static func launch(kind: Kind, executable: String, configFile: String?,
-                               arguments: [String], readyTimeout: TimeInterval) throws -> ServerProcess {
-        let port = try FreePort.find()
+                               arguments: [String], port fixedPort: Int?, readyTimeout: TimeInterval) throws -> ServerProcess {
+        let port = try fixedPort ?? FreePort.find()
         let fm = FileManager.default
         let workDirectory = TestEnvironment.scratchDirectory
             .appendingPathComponent("redis-uv-test-\(kind.rawValue)-\(port)-\(UUID().uuidString.prefix(8))")
@@ -105,7 +115,7 @@ final class ServerProcess: @unchecked Sendable {
 
         var args: [String] = []
         if let configFile { args.append(configFile) }
-        args += baseArguments(port: port) + arguments
+        args += baseArguments(port: port, kind: kind) + arguments
 
         let process = Process()
         if let setpriv = parentDeathWrapper {
