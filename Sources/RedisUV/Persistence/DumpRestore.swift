@@ -112,8 +112,9 @@ enum DumpRestoreCommands {
         let now = server.cachedTimeMs
         // Wrapping as in Redis (C arithmetic): a huge TTL turns into a time in the past.
         if ttl != 0 && !absttl { ttl = ttl &+ Int(now) }
-        if ttl != 0 && ttl < Int(now) {
-            // Already expired: the key is gone (and a replaced one deleted).
+        if ttl != 0 && server.checkAlreadyExpired(Int64(ttl)) {
+            // Already expired (Redis's checkAlreadyExpired: never on a replica or while
+            // loading): the key is gone (and a replaced one deleted, propagated as DEL).
             if deleted {
                 if server.isPropagating { server.propagateInstead([propWord("DEL"), argv.bytes(1)]) }
                 server.signalModifiedKey(c.db, key)
