@@ -207,6 +207,14 @@ final class PropagationDifferentialTests: XCTestCase {
             "1& XREADGROUP GROUP g alice BLOCK 0 STREAMS s >", "XADD s 2-0 f v", "1<",
             "1& XREAD BLOCK 0 STREAMS s $", "XADD s 3-0 f v", "1<",
         ]),
+        Scenario(name: "stream-served-noack-and-errors", script: [
+            "XADD s 1-0 f v", "XGROUP CREATE s g $",
+            "1& XREADGROUP GROUP g newbie NOACK BLOCK 0 STREAMS s >", "XADD s 2-0 f v", "1<",
+            "1& XREADGROUP GROUP g other COUNT 5 BLOCK 0 STREAMS s >", "XADD s 3-0 f v", "1<",
+            "SET str v", "SET str w PX 100 GET", "LPUSH str x", "SET str2 v", "XADD str2 * f v", "INCRBYFLOAT str x",
+            "1& BLMPOP 0 2 k1 k2 RIGHT COUNT 9", "RPUSH k2 a b c", "1<",
+            "1& BZPOPMAX y1 y2 0", "ZADD y2 1 a 2 b", "1<",
+        ]),
         Scenario(name: "pubsub-and-transactions", script: [
             "PUBLISH ch hello", "SPUBLISH sch hello", "MULTI", "SET a 1", "EXEC", "MULTI", "GET a", "EXEC",
             "MULTI", "SET a 1", "INCR a", "EXEC", "MULTI", "SELECT 3", "SET b 2", "EXEC", "SET c 3",
