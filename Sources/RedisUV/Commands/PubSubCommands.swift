@@ -65,14 +65,11 @@ enum PubSubCommands {
     }
 
     static func publish(_ c: Client, _ argv: Argv) {
-        c.addReplyInt(c.server.publishMessage(argv[1], argv[2], publisher: c))
-        // Replicas' subscribers get it too (Redis: forceCommandPropagation(c, PROPAGATE_REPL)).
-        if c.server.isPropagating { c.server.forcePropagation(replicasOnly: true) }
+        c.addReplyInt(c.server.publishPropagated(argv[1], argv[2], shard: false, publisher: c))
     }
 
     static func spublish(_ c: Client, _ argv: Argv) {
-        c.addReplyInt(c.server.publishMessage(argv[1], argv[2], shard: true, publisher: c))
-        if c.server.isPropagating { c.server.forcePropagation(replicasOnly: true) }
+        c.addReplyInt(c.server.publishPropagated(argv[1], argv[2], shard: true, publisher: c))
     }
 
     // MARK: PUBSUB
@@ -154,5 +151,16 @@ extension Server {
         cmd.rejectedCalls &+= 1
         c.addReplyError("Can't execute '\(cmd.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         return true
+    }
+}
+
+extension Server {
+    /// PUBLISH/SPUBLISH: delivered here, and forced to replicas so that their subscribers
+    /// get it too (Redis: forceCommandPropagation(c, PROPAGATE_REPL); not to the AOF).
+    @inline(never)
+    func publishPropagated(_ channel: UnsafeRawBufferPointer, _ message: UnsafeRawBufferPointer,
+                           shard: Bool, publisher: Client) -> Int {
+        if isPropagating { forcePropagation(replicasOnly: true) }
+        return publishMessage(channel, message, shard: shard, publisher: publisher)
     }
 }

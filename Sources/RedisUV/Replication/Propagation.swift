@@ -31,14 +31,16 @@ final class PropagationState {
     var forceReplOnly = false
     /// Called with every command that leaves (after SELECT/MULTI injection is decided):
     /// tests, and the AOF feed. Non-nil makes the server propagate even without replicas.
-    var observers: [(Int, [[UInt8]]) -> Void] = []
+    var observers: [(Int, [[UInt8]]) -> Void] = [] { didSet { observed = !observers.isEmpty } }
+    /// `observers` is not empty (a Bool to load on the hot path instead of an array).
+    private(set) var observed = false
 }
 
 extension Server {
     /// Whether anything consumes the stream: a backlog (replicas now or recently), a
     /// replica, or an observer. Commands check this before building a rewritten vector.
     @inline(__always) var isPropagating: Bool {
-        repl.backlog != nil || !repl.replicas.isEmpty || !propagation.observers.isEmpty
+        repl.feedsStream || propagation.observed
     }
 
     /// Propagate `argv` instead of the running command's arguments (Redis's
@@ -84,6 +86,9 @@ extension Server {
     /// propagates, and at the outermost level send the queue.
     @inline(never)
     func propagateAfterCall(_ c: Client, _ cmd: RedisCommand, _ argv: Argv, dirtied: Bool) {
+        // A write with nothing asked and nobody consuming the stream (no replica, no
+        // backlog, no AOF): nothing was set aside, nothing to send.
+        if !propagationRequested && !isPropagating { return }
         let p = propagation
         let instead = p.instead, prevent = p.prevent, force = p.force, replOnly = p.forceReplOnly && !dirtied
         p.instead = nil

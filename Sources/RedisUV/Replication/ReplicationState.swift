@@ -16,11 +16,14 @@ final class ReplicationState {
     var masterReplOffset: Int64 = 0
     /// The ring of the last repl-backlog-size bytes of the stream; nil until a replica
     /// first connects (and again after repl-backlog-ttl without replicas).
-    var backlog: ReplicationBacklog?
+    var backlog: ReplicationBacklog? { didSet { feedsStream = backlog != nil || !replicas.isEmpty } }
+    /// A backlog or a replica exists (kept by the two properties' observers): the one
+    /// load commands check before building what they propagate (Server.isPropagating).
+    private(set) var feedsStream = false
     /// The database the last propagated command ran in; -1 forces a SELECT first.
     var lastSelectedDb = -1
     /// Replica clients attached to this server, in attach order (Redis's server.slaves).
-    var replicas: [Client] = []
+    var replicas: [Client] = [] { didSet { feedsStream = backlog != nil || !replicas.isEmpty } }
     /// When the last replica went away (Unix seconds), for repl-backlog-ttl.
     var noReplicasSince: Int64 = 0
 
