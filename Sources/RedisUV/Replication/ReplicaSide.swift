@@ -42,6 +42,7 @@ extension Server {
         let parts = config.replicaof.split(separator: " ")
         guard parts.count == 2, let port = Int(parts[1]) else { return }
         repl.master = MasterLinkState(host: String(parts[0]), port: port)
+        log.role = "S"
     }
 
     /// The repl-id / repl-offset / repl-stream-db a replica finds in its own dump.rdb at
@@ -111,6 +112,7 @@ extension Server {
             repl.master = m
         }
         disconnectAllBlockedClients()
+        log.role = "S"
         if wasMaster { cacheMasterUsingMyself(m) }
         config.replicaof = "\(host) \(port)"
         log.notice("Connecting to MASTER \(host):\(port)")
@@ -125,6 +127,7 @@ extension Server {
         if let link = m.link { closeLink(link, cache: false) }
         m.masterReplid = nil
         repl.master = nil
+        log.role = "M"
         config.replicaof = ""
         repl.shiftReplid()
         if repl.backlog == nil {
