@@ -294,13 +294,32 @@ final class ReplicaSideTests: XCTestCase {
 
     func testAckCarriesAppliedOffset() {
         let (server, master) = makeReplica()
-        server.repl.master!.appliedReplOffset = 0
-        server.repl.master!.link = nil
+        let m = server.repl.master!
         // Not synced (no link): no master client, nothing sent.
         server.replicationSendAck()
         XCTAssertEqual(master.out.count, 0)
+        let link = ReplicaLink(settings: ReplicaHandshake.Settings(), now: 0)
+        link.client = master
+        link.machine.synced(now: 0)
+        m.link = link
+        XCTAssertTrue(server.masterLinkIsUp)
+        XCTAssertEqual(link.roleState, "connected")
         feedBytes(master, "*1\r\n$4\r\nPING\r\n")
-        XCTAssertEqual(server.repl.master!.appliedReplOffset, 14)
+        XCTAssertEqual(m.appliedReplOffset, 14)
+        XCTAssertEqual(master.out.count, 0)
+        server.replicationSendAck()
+        XCTAssertEqual(String(decoding: master.out.bytes, as: UTF8.self), "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$2\r\n14\r\n")
+        // Asked while a command of the master runs (REPLCONF GETACK): the ACK survives the
+        // suppression of that command's reply and carries the offset before it.
+        master.out.count = 0
+        server.masterCommandStarting()
+        master.addReplyOK()
+        server.replicationSendAck()
+        XCTAssertEqual(master.out.count, 5)
+        server.masterCommandFinished(master, outBefore: 0)
+        XCTAssertEqual(String(decoding: master.out.bytes, as: UTF8.self), "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$2\r\n14\r\n")
+        XCTAssertFalse(m.executing)
+        m.link = nil
     }
 
     func testReadOnlyAndStaleGates() {

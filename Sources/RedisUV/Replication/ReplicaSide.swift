@@ -612,7 +612,8 @@ extension Server {
             log.notice("Connecting to MASTER \(m.host):\(m.port)")
             connectWithMaster()
         }
-        if m.masterClient != nil { replicationSendAck() }
+        // No ACKs to a master that does not know PSYNC (Redis's CLIENT_PRE_PSYNC).
+        if m.masterClient != nil && m.link?.sync != .legacy { replicationSendAck() }
     }
 
     // MARK: what INFO, ROLE and the gates see
