@@ -548,4 +548,31 @@ final class ReplicaIntegrationTests: XCTestCase {
         XCTAssertEqual(try call(u, "ROLE").raw, try call(s, "ROLE").raw)
         // No need to wait for the slow save: the test ends here.
     }
+
+    /// repl-diskless-load: on-empty-db parses the payload from memory when we hold no keys
+    /// (dump.rdb untouched); swapdb loads into new databases and swaps them in.
+    func testDisklessLoadOnEmptyDbAndSwapdb() throws {
+        let master = try startMaster(diskless: true)
+        let mc = try master.connect(timeout: 30)
+        defer { mc.close() }
+        try writeInitialData(mc)
+        let empty = try startReplica(of: master, extra: ["--repl-diskless-load", "on-empty-db"])
+        try assertSameData(master, empty)
+        XCTAssertTrue(empty.log.contains("receiving streamed RDB from master with EOF to parser"), empty.log)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: empty.workDirectory.appendingPathComponent("dump.rdb").path))
+
+        let swapping = try startReplica(of: nil, extra: ["--repl-diskless-load", "swapdb"])
+        let r = try swapping.connect()
+        defer { r.close() }
+        try call(r, "SET", "own-key", "1")
+        try call(r, "SELECT", "9")
+        try call(r, "SET", "own-key-9", "1")
+        try call(r, "REPLICAOF", "127.0.0.1", String(master.port))
+        try assertSameData(master, swapping)
+        XCTAssertTrue(swapping.log.contains("MASTER <-> REPLICA sync: Swapping DBs"), swapping.log)
+        XCTAssertFalse(swapping.log.contains("Flushing old data"), swapping.log)
+        try writeStream(master, mc)
+        try assertSameData(master, swapping)
+        try assertSameData(master, empty)
+    }
 }

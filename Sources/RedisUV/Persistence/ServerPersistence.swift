@@ -102,6 +102,18 @@ extension Server {
             _ = madvise(m, size, MADV_SEQUENTIAL)
         }
         defer { if let base { munmap(base, size) } }
+        return loadRDBImage(UnsafeRawBufferPointer(start: base, count: size), into: dbs, serveClients: serveClients,
+                            replaceDuplicates: replaceDuplicates, keepExpired: keepExpired, start: start,
+                            mapped: base)
+    }
+
+    /// Loads an RDB image held in memory into `target` (the live databases, or the temp
+    /// ones of a swapdb diskless load). `mapped`: the file mapping whose parsed pages are
+    /// given back as loading goes.
+    func loadRDBImage(_ image: UnsafeRawBufferPointer, into target: [Database], serveClients: Bool,
+                      replaceDuplicates: Bool = false, keepExpired: Bool = false, start: Int64 = monotonicUs(),
+                      mapped base: UnsafeMutableRawPointer? = nil) -> RDBLoadOutcome {
+        let size = image.count
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         var dropped = 0
         loading = true
@@ -113,7 +125,7 @@ extension Server {
         let eventsInterval = config.loadingProcessEventsIntervalBytes
         var eventsAt = 0
         do {
-            let result = try RDBFile.load(UnsafeRawBufferPointer(start: base, count: size), into: dbs,
+            let result = try RDBFile.load(image, into: target,
                                           limits: RDBLoadLimits(config), verifyChecksum: config.rdbchecksum,
                                           nowMs: wallClockMs(), lruClock: lruClock, lfu: lfuPolicySelected,
                                           log: { [log] in log.notice($0) },

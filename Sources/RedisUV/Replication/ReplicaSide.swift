@@ -18,6 +18,9 @@ final class ReplicaLink {
     var payload: RDBPayloadReceiver?
     var transferFD: Int32 = -1
     var transferPath = ""
+    /// The payload kept in memory instead of a file (repl-diskless-load on-empty-db when
+    /// we hold no keys, or swapdb).
+    var memoryPayload: [UInt8]? = nil
     /// Stream bytes that came right after the payload (fed once the RDB is loaded).
     var leftover: [UInt8] = []
     var closed = false
@@ -294,6 +297,19 @@ extension Server {
             }
         case .full, .legacy:
             link.sync = kind
+            m.syncInProgress = true
+            m.syncTotalBytes = -1
+            m.syncReadBytes = 0
+            m.syncLastIOTime = unixTime
+            // Redis's useDisklessLoad: swapdb always, on-empty-db when we hold no keys. The
+            // payload then stays in memory (Redis parses it from the socket) and dump.rdb is
+            // left alone.
+            if config.replDisklessLoad == "swapdb"
+                || (config.replDisklessLoad == "on-empty-db" && dbs.allSatisfy({ $0.count == 0 })) {
+                link.memoryPayload = []
+                link.payload = RDBPayloadReceiver(destination: "to parser")
+                return
+            }
             var fd: Int32 = -1
             for _ in 0..<5 {
                 link.transferPath = config.dir + "/temp-\(unixTime).\(getpid()).rdb"
@@ -309,10 +325,6 @@ extension Server {
             }
             link.transferFD = fd
             link.payload = RDBPayloadReceiver(destination: "to disk")
-            m.syncInProgress = true
-            m.syncTotalBytes = -1
-            m.syncReadBytes = 0
-            m.syncLastIOTime = unixTime
         }
     }
 
@@ -321,7 +333,12 @@ extension Server {
         link.machine.transferProgress(now: cachedTimeMs)
         m.syncLastIOTime = unixTime
         let fd = link.transferFD
+        let inMemory = link.memoryPayload != nil
         let events = link.payload!.feed(data) { chunk in
+            if inMemory {
+                link.memoryPayload!.append(contentsOf: chunk)
+                return nil
+            }
             var off = 0
             while off < chunk.count {
                 let n = write(fd, chunk.baseAddress! + off, chunk.count - off)
@@ -347,13 +364,15 @@ extension Server {
             case .complete(let rest):
                 if rest < data.count { link.leftover = Array(data[rest...]) }
                 link.connection?.stopReading()
-                if fsync(fd) != 0 {
-                    log.warning("Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
-                    closeLink(link)
-                    return
+                if !inMemory {
+                    if fsync(fd) != 0 {
+                        log.warning("Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
+                        closeLink(link)
+                        return
+                    }
+                    close(fd)
+                    link.transferFD = -1
                 }
-                close(fd)
-                link.transferFD = -1
                 if let loop {
                     // Loading serves clients through the loop, which cannot run inside one
                     // of its own callbacks: stop it and load from the outside
@@ -394,25 +413,62 @@ extension Server {
             log.notice("Replica is about to load the RDB file received from the master, but there is a pending RDB child running. Killing process \(persistence.childPid) and removing its temp file to avoid any race")
             killRDBChild()
         }
-        // replicationAttachToNewMaster: the old history is gone, our replicas must resync.
-        m.masterReplid = nil
-        disconnectReplicas()
-        log.notice("MASTER <-> REPLICA sync: Flushing old data")
-        for db in dbs {
-            signalFlushedDb(db)
-            db.flush()
+        let image = link.memoryPayload
+        link.memoryPayload = nil
+        let swap = image != nil && config.replDisklessLoad == "swapdb"
+        if !swap {
+            // replicationAttachToNewMaster: the old history is gone, our replicas must resync.
+            m.masterReplid = nil
+            disconnectReplicas()
+            log.notice("MASTER <-> REPLICA sync: Flushing old data")
+            for db in dbs {
+                signalFlushedDb(db)
+                db.flush()
+            }
         }
         log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
-        if rename(link.transferPath, rdbPath) != 0 {
-            log.warning("Failed trying to rename the temp DB into \(config.dbfilename) in MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
-            unlink(link.transferPath)
+        let outcome: RDBLoadOutcome
+        var tempDbs: [Database] = []
+        if let image {
+            // swapdb: the current data stays (and keeps being read... as -LOADING here:
+            // Redis's async loading is not done) until the new one loaded fine.
+            let statsSink = KeyspaceStats()
+            tempDbs = swap ? dbs.map { Database(id: $0.id, seed: hashSeed, stats: statsSink) } : []
+            outcome = image.withUnsafeBytes {
+                loadRDBImage($0, into: swap ? tempDbs : dbs, serveClients: loop != nil, keepExpired: true)
+            }
+        } else {
+            if rename(link.transferPath, rdbPath) != 0 {
+                log.warning("Failed trying to rename the temp DB into \(config.dbfilename) in MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
+                unlink(link.transferPath)
+                link.transferPath = ""
+                closeLink(link)
+                return
+            }
             link.transferPath = ""
+            outcome = loadRDBFile(rdbPath, serveClients: loop != nil, keepExpired: true)
+        }
+        guard repl.master === m, m.link === link, !link.closed, !shutdownRequested else { return }
+        if image != nil, case .failed = outcome {
+            log.warning("Failed trying to load the MASTER synchronization DB from socket, check server logs.")
+            if swap {
+                log.notice("MASTER <-> REPLICA sync: Discarding the half-loaded data")
+            } else {
+                for db in dbs { db.flush() }
+            }
             closeLink(link)
             return
         }
-        link.transferPath = ""
-        let outcome = loadRDBFile(rdbPath, serveClients: loop != nil, keepExpired: true)
-        guard repl.master === m, m.link === link, !link.closed, !shutdownRequested else { return }
+        if swap, case .loaded = outcome {
+            m.masterReplid = nil
+            disconnectReplicas()
+            log.notice("MASTER <-> REPLICA sync: Swapping DBs")
+            for (live, loaded) in zip(dbs, tempDbs) {
+                signalFlushedDb(live)
+                live.swapContents(with: loaded)
+            }
+            tempDbs = []
+        }
         var streamDb = 0
         switch outcome {
         case .loaded(let result, _):
