@@ -575,4 +575,83 @@ final class ReplicaIntegrationTests: XCTestCase {
         try assertSameData(master, swapping)
         try assertSameData(master, empty)
     }
+
+    /// `slaveof` and `masterauth` from a config file, `masteruser` for an ACL user, a wrong
+    /// password keeping the link down; replica-announce-ip/port, replica-priority and
+    /// replica-announced as the master and INFO report them.
+    func testAuthConfigFileAndAnnouncedAddress() throws {
+        let master = try startMaster(diskless: true, extra: ["--requirepass", "secret"])
+        let mc = try master.connect()
+        defer { mc.close() }
+        XCTAssertEqual(try call(mc, "AUTH", "secret").raw, b("+OK\r\n"))
+        XCTAssertEqual(try call(mc, "ACL", "SETUSER", "repl", "on", ">pw", "+@all", "~*").raw, b("+OK\r\n"))
+        try call(mc, "SET", "k", "v")
+        let dir = try tempDir()
+        let conf = dir.appendingPathComponent("replica.conf")
+        try "slaveof 127.0.0.1 \(master.port)\nmasterauth secret\nreplica-announce-ip 10.1.2.3\nreplica-announce-port 4444\nreplica-priority 7\nreplica-announced no\n"
+            .write(to: conf, atomically: true, encoding: .utf8)
+        let fromFile = try ServerProcess.start(.redisUV, configFile: conf.path)
+        servers.append(fromFile)
+        let withUser = try startReplica(of: master, extra: ["--masteruser", "repl", "--masterauth", "pw"])
+        let wrong = try startReplica(of: master, extra: ["--masterauth", "nope"])
+        for r in [fromFile, withUser] {
+            let c = try r.connect()
+            defer { c.close() }
+            try waitUntil("link up (log:\n\(r.log))") { try info(c, "master_link_status") == "up" }
+            try waitUntil("key replicated") { try call(c, "GET", "k").payload == b("v") }
+        }
+        let f = try fromFile.connect()
+        defer { f.close() }
+        XCTAssertEqual(try info(f, "slave_priority"), "7")
+        XCTAssertEqual(try info(f, "replica_announced"), "0")
+        try waitUntil("the master lists the announced address") {
+            try infoPairs(mc, "replication").contains { $0.0.hasPrefix("slave") && $0.1.hasPrefix("ip=10.1.2.3,port=4444,state=online") }
+        }
+        let w = try wrong.connect()
+        defer { w.close() }
+        try waitUntil("the AUTH failure logged") { wrong.log.contains("Unable to AUTH to MASTER: -WRONGPASS") }
+        XCTAssertEqual(try info(w, "master_link_status"), "down")
+    }
+
+    /// WAIT on the master counts this replica: its ACKs carry the applied offset.
+    func testWaitOnTheMasterCountsTheReplica() throws {
+        let master = try startMaster(diskless: true)
+        let mc = try master.connect(timeout: 10)
+        defer { mc.close() }
+        let replica = try startReplica(of: master)
+        try waitInSync(master, replica)
+        for i in 0..<20 { try call(mc, "SET", "w\(i)", "v") }
+        XCTAssertEqual(try call(mc, "WAIT", "1", "5000").integer, 1)
+        XCTAssertEqual(try call(mc, "WAIT", "2", "300").integer, 1)
+    }
+
+    /// A master that accepts and never answers: repl-timeout ends the handshake, and the
+    /// cron tries again.
+    func testHandshakeTimesOutAgainstASilentMaster() throws {
+        let fd = socket(AF_INET, socketStreamType, 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var addr = try loopbackAddress(port: 0)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(rc, 0)
+        XCTAssertEqual(listen(fd, 16), 0)
+        var bound = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        let port = Int(UInt16(bigEndian: bound.sin_port))
+        let replica = try startReplica(of: nil, extra: ["--repl-timeout", "1"])
+        let r = try replica.connect()
+        defer { r.close() }
+        try call(r, "REPLICAOF", "127.0.0.1", String(port))
+        try waitUntil("the handshake state") { try call(r, "ROLE").children[3].text == "handshake" }
+        try waitUntil("the timeout", timeout: 20) { replica.log.contains("Timeout connecting to the MASTER...") }
+        try waitUntil("a new attempt", timeout: 20) {
+            replica.log.components(separatedBy: "MASTER <-> REPLICA sync started").count >= 3
+        }
+        XCTAssertEqual(try info(r, "master_link_status"), "down")
+    }
 }
