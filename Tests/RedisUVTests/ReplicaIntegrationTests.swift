@@ -569,7 +569,7 @@ final class ReplicaIntegrationTests: XCTestCase {
         try call(r, "SET", "own-key-9", "1")
         try call(r, "REPLICAOF", "127.0.0.1", String(master.port))
         try assertSameData(master, swapping)
-        XCTAssertTrue(swapping.log.contains("MASTER <-> REPLICA sync: Swapping DBs"), swapping.log)
+        XCTAssertTrue(swapping.log.contains("MASTER <-> REPLICA sync: Swapping active DB with loaded DB"), swapping.log)
         XCTAssertFalse(swapping.log.contains("Flushing old data"), swapping.log)
         try writeStream(master, mc)
         try assertSameData(master, swapping)
@@ -653,5 +653,38 @@ final class ReplicaIntegrationTests: XCTestCase {
             replica.log.components(separatedBy: "MASTER <-> REPLICA sync started").count >= 3
         }
         XCTAssertEqual(try info(r, "master_link_status"), "down")
+    }
+
+    /// REPLICAOF to a master of another history: PSYNC fails into a full sync, the old data
+    /// and backlog go; the offsets and backlog then match redis-server doing the same.
+    func testSwitchingToAnUnrelatedMasterFullSyncsAndResetsTheBacklog() throws {
+        let a = try startMaster(diskless: true)
+        let bm = try startMaster(diskless: false)
+        let ac = try a.connect()
+        let bc = try bm.connect(timeout: 30)
+        defer { ac.close(); bc.close() }
+        for i in 0..<50 { try call(ac, "SET", "a\(i)", "v") }
+        for i in 0..<30 { try call(bc, "RPUSH", "b-list", "x\(i)") }
+        try call(bc, "SELECT", "2")
+        try call(bc, "SET", "b2", "y")
+        let uv = try startReplica(of: a)
+        let real = try startReplica(of: a, kind: .redisServer)
+        try waitInSync(a, uv)
+        try waitInSync(a, real)
+        let u = try uv.connect()
+        let s = try real.connect()
+        defer { u.close(); s.close() }
+        for c in [u, s] { XCTAssertEqual(try call(c, "REPLICAOF", "127.0.0.1", String(bm.port)).raw, b("+OK\r\n")) }
+        try assertSameData(bm, uv)
+        try waitInSync(bm, real)
+        try call(bc, "SET", "after-switch", "1")
+        try assertSameData(bm, uv)
+        try waitInSync(bm, real)
+        for k in ["master_replid", "master_replid2", "master_repl_offset", "second_repl_offset",
+                  "repl_backlog_first_byte_offset", "repl_backlog_histlen", "slave_repl_offset"] {
+            XCTAssertEqual(try info(u, k), try info(s, k), k)
+        }
+        XCTAssertTrue(uv.log.contains("Trying a partial resynchronization"))
+        XCTAssertTrue(uv.log.contains("Full resync from master"))
     }
 }

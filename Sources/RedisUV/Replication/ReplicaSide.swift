@@ -71,6 +71,16 @@ extension Server {
         m.cachedDb = db < dbs.count ? db : 0
     }
 
+    /// Redis's replicationAttachToNewMaster: a whole new dataset arrives, so the cached
+    /// history is dropped, our replicas must resync, and the backlog goes (it no longer
+    /// continues our stream; a new one is made at the master's offset).
+    private func attachToNewMaster(_ m: MasterLinkState) {
+        if m.masterReplid != nil { log.notice("Discarding previously cached master state.") }
+        m.masterReplid = nil
+        disconnectReplicas()
+        repl.backlog = nil
+    }
+
     /// Redis's replicationCacheMasterUsingMyself: our own replid and offset become the
     /// history to PSYNC with.
     private func cacheMasterUsingMyself(_ m: MasterLinkState) {
@@ -417,9 +427,7 @@ extension Server {
         link.memoryPayload = nil
         let swap = image != nil && config.replDisklessLoad == "swapdb"
         if !swap {
-            // replicationAttachToNewMaster: the old history is gone, our replicas must resync.
-            m.masterReplid = nil
-            disconnectReplicas()
+            attachToNewMaster(m)
             log.notice("MASTER <-> REPLICA sync: Flushing old data")
             for db in dbs {
                 signalFlushedDb(db)
@@ -452,7 +460,7 @@ extension Server {
         if image != nil, case .failed = outcome {
             log.warning("Failed trying to load the MASTER synchronization DB from socket, check server logs.")
             if swap {
-                log.notice("MASTER <-> REPLICA sync: Discarding the half-loaded data")
+                log.notice("MASTER <-> REPLICA sync: Discarding temporary DB in background")
             } else {
                 for db in dbs { db.flush() }
             }
@@ -460,14 +468,14 @@ extension Server {
             return
         }
         if swap, case .loaded = outcome {
-            m.masterReplid = nil
-            disconnectReplicas()
-            log.notice("MASTER <-> REPLICA sync: Swapping DBs")
+            attachToNewMaster(m)
+            log.notice("MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
             for (live, loaded) in zip(dbs, tempDbs) {
                 signalFlushedDb(live)
                 live.swapContents(with: loaded)
             }
             tempDbs = []
+            log.notice("MASTER <-> REPLICA sync: Discarding old DB in background")
         }
         var streamDb = 0
         switch outcome {
@@ -479,6 +487,8 @@ extension Server {
             return
         case .missing, .failed:
             log.warning("Failed trying to load the MASTER synchronization DB from disk, check server logs.")
+            // The half-loaded data goes (Redis's emptyData after a failed disk load).
+            for db in dbs { db.flush() }
             closeLink(link)
             return
         }
