@@ -363,6 +363,11 @@ final class ReplicaSideTests: XCTestCase {
         Array("*2\r\n$3\r\nGET\r\n$1\r\ne\r\n*2\r\n$6\r\nEXISTS\r\n$1\r\ne\r\n".utf8).withUnsafeBytes { c.processInput($0) }
         XCTAssertEqual(String(decoding: c.out.bytes, as: UTF8.self), "$-1\r\n:0\r\n")
         XCTAssertEqual(server.db(0).count, 1, "a replica does not delete expired keys on access")
+        c.out.count = 0
+        Array("*2\r\n$4\r\nSCAN\r\n$1\r\n0\r\n*1\r\n$9\r\nRANDOMKEY\r\n*1\r\n$4\r\nKEYS\r\n".utf8).withUnsafeBytes { c.processInput($0) }
+        // SCAN skips it, RANDOMKEY (every key expired) gives up after 100 tries and names it.
+        XCTAssertEqual(String(decoding: c.out.bytes, as: UTF8.self), "*2\r\n$1\r\n0\r\n*0\r\n$1\r\ne\r\n-ERR wrong number of arguments for 'keys' command\r\n")
+        XCTAssertEqual(server.db(0).count, 1)
         server.cron()
         XCTAssertEqual(server.db(0).count, 1, "no active expiry on a replica")
         feedBytes(master, "*2\r\n$3\r\nDEL\r\n$1\r\ne\r\n")

@@ -69,7 +69,9 @@ extension Server {
             return
         }
         // stop-writes-on-bgsave-error: writes (and PING) fail while the last save failed.
-        if persistence.lastBgsaveOK == false && rejectWriteOnDiskError(c, cmd) {
+        // Our master's commands still apply (Redis's obey_client: with
+        // replica-ignore-disk-write-errors it goes on, a diverging replica is worse).
+        if persistence.lastBgsaveOK == false && !c.flags.contains(.master) && rejectWriteOnDiskError(c, cmd) {
             cmd.rejectedCalls &+= 1
             flagTransaction(c)  // inside MULTI, EXEC then aborts (Redis's rejectCommand)
             return
