@@ -434,4 +434,48 @@ final class ReplicaSideTests: XCTestCase {
         XCTAssertEqual(String(decoding: c.out.bytes, as: UTF8.self),
                        "*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:1\r\n$7\r\nconnect\r\n:-1\r\n")
     }
+
+    /// The master's INFO replication and ROLE from repl.replicas (filled by the master side).
+    func testInfoAndRoleOnAMasterWithReplicas() {
+        var config = ServerConfig()
+        config.databases = 2
+        config.minReplicasToWrite = 1
+        config.minReplicasMaxLag = 10
+        let server = Server(config: config, log: Logger(level: "warning"))
+        server.updateCachedTime()
+        server.repl.masterReplOffset = 500
+        server.repl.backlog = ReplicationBacklog(capacity: 1 << 20, nextOffset: 401)
+        server.repl.backlog!.append([UInt8](repeating: 0, count: 100))
+        let online = server.createClient(now: 0)
+        online.flags.insert(.replica)
+        online.peerAddress = "127.0.0.1:51000"
+        let st = ReplicaClientState()
+        st.phase = .online
+        st.listeningPort = 6380
+        st.ackOffset = 490
+        st.ackTimeMs = server.cachedTimeMs
+        online.replicaState = st
+        let waiting = server.createClient(now: 0)
+        waiting.flags.insert(.replica)
+        waiting.peerAddress = "[::1]:51001"
+        let st2 = ReplicaClientState()
+        st2.phase = .waitBgsaveEnd
+        st2.listeningPort = 6381
+        waiting.replicaState = st2
+        server.repl.replicas = [online, waiting]
+        let info = InfoCommand.generate(server, sections: ["replication"])
+        XCTAssertEqual(info, "# Replication\r\nrole:master\r\nconnected_slaves:2\r\nmin_slaves_good_slaves:1\r\n"
+                       + "slave0:ip=127.0.0.1,port=6380,state=online,offset=490,lag=0\r\n"
+                       + "slave1:ip=::1,port=6381,state=wait_bgsave,offset=0,lag=0\r\n"
+                       + "master_failover_state:no-failover\r\nmaster_replid:\(String(decoding: server.repl.replid, as: UTF8.self))\r\n"
+                       + "master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:500\r\n"
+                       + "second_repl_offset:-1\r\nrepl_backlog_active:1\r\nrepl_backlog_size:1048576\r\n"
+                       + "repl_backlog_first_byte_offset:401\r\nrepl_backlog_histlen:100\r\n")
+        let c = server.createClient(now: 0)
+        Array("*1\r\n$4\r\nROLE\r\n".utf8).withUnsafeBytes { c.processInput($0) }
+        XCTAssertEqual(String(decoding: c.out.bytes, as: UTF8.self),
+                       "*3\r\n$6\r\nmaster\r\n:500\r\n*1\r\n*3\r\n$9\r\n127.0.0.1\r\n$4\r\n6380\r\n$3\r\n490\r\n")
+        XCTAssertTrue(online.infoLine(executing: nil).contains("flags=S "))
+        XCTAssertEqual(online.type, .replica)
+    }
 }
