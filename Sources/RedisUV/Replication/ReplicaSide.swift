@@ -404,7 +404,9 @@ extension Server {
     }
 
     /// Called by the main loop driver each time uv_run returns: loads a received RDB with
-    /// clients served meanwhile. True when there was something to do (run the loop again).
+    /// clients served meanwhile. True when there was something to do. (The link may have
+    /// been dropped between the stop and here: then nothing is left to do.)
+    @discardableResult
     func runReplicationWorkOutsideLoop() -> Bool {
         guard let link = pendingTransferLoad else { return false }
         pendingTransferLoad = nil

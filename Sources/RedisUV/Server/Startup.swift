@@ -49,9 +49,10 @@ public enum RedisServerMain {
         if !server.shutdownRequested {
             log.notice("Ready to accept connections tcp")
             loop.run()
-            // The loop also stops to load an RDB received from our master outside its
-            // callbacks (clients are served meanwhile); then it runs again.
-            while !server.shutdownRequested && server.runReplicationWorkOutsideLoop() {
+            // Only a shutdown ends the loop for good: it also stops to load an RDB received
+            // from our master outside its callbacks (clients are served meanwhile).
+            while !server.shutdownRequested {
+                server.runReplicationWorkOutsideLoop()
                 if server.shutdownRequested { break }
                 loop.run()
             }
