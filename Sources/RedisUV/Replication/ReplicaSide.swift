@@ -95,10 +95,9 @@ extension Server {
     /// replid and offset (a master with a backlog, or a replica with a master or cached one).
     func replicationSaveInfoAuxFields() -> [(String, String)] {
         let db: Int
-        if let m = repl.master {
-            if let c = m.masterClient { db = c.db.id }
-            else if m.masterReplid != nil { db = m.cachedDb }
-            else { return [] }
+        if repl.master != nil {
+            guard let d = replicaSaveInfoStreamDb() else { return [] }
+            db = d
         } else if repl.backlog != nil {
             db = repl.lastSelectedDb == -1 ? 0 : repl.lastSelectedDb
         } else {
@@ -106,6 +105,14 @@ extension Server {
         }
         return [("repl-stream-db", String(db)), ("repl-id", String(decoding: repl.replid, as: UTF8.self)),
                 ("repl-offset", String(repl.masterReplOffset))]
+    }
+
+    /// rdbPopulateSaveInfo on a replica: the database of the master's stream (the master
+    /// client's, or the cached master's), nil with neither (nothing worth saving).
+    func replicaSaveInfoStreamDb() -> Int? {
+        guard let m = repl.master else { return nil }
+        if let c = m.masterClient { return c.db.id }
+        return m.masterReplid != nil ? m.cachedDb : nil
     }
 
     // MARK: REPLICAOF
