@@ -309,20 +309,81 @@ enum InfoCommand {
         ]
     }
 
+    /// Redis 7.0's replication section, for both roles, field for field.
     static func replicationFields(_ s: Server) -> [(String, String)] {
-        [
-            ("role", "master"),
-            ("connected_slaves", "0"),
+        let r = s.repl
+        let now = s.unixTime
+        var f: [(String, String)] = [("role", r.master == nil ? "master" : "slave")]
+        if let m = r.master {
+            let synced = m.masterClient != nil
+            // With neither a master nor a cached one Redis shows 1 for both offsets.
+            let known = synced || m.masterReplid != nil
+            let step = m.link?.machine.step
+            f += [
+                ("master_host", m.host),
+                ("master_port", String(m.port)),
+                ("master_link_status", synced ? "up" : "down"),
+                ("master_last_io_seconds_ago", synced ? String(now - m.lastIOTime) : "-1"),
+                ("master_sync_in_progress", step == .transfer ? "1" : "0"),
+                ("slave_read_repl_offset", String(known ? m.readReplOffset : 1)),
+                ("slave_repl_offset", String(known ? m.appliedReplOffset : 1)),
+            ]
+            if step == .transfer {
+                let total = m.syncTotalBytes
+                let read = m.syncReadBytes
+                let perc = total != 0 ? Double(read) / Double(total) * 100 : 0
+                f += [
+                    ("master_sync_total_bytes", String(total)),
+                    ("master_sync_read_bytes", String(read)),
+                    ("master_sync_left_bytes", String(total - read)),
+                    ("master_sync_perc", formatC("%.2f", perc)),
+                    ("master_sync_last_io_seconds_ago", String(now - m.syncLastIOTime)),
+                ]
+            }
+            if !synced {
+                f.append(("master_link_down_since_seconds", m.linkDownSince != 0 ? String(now - m.linkDownSince) : "-1"))
+            }
+            f += [
+                ("slave_priority", String(s.config.replicaPriority)),
+                ("slave_read_only", s.config.replicaReadOnly ? "1" : "0"),
+                ("replica_announced", s.config.replicaAnnounced ? "1" : "0"),
+            ]
+        }
+        f.append(("connected_slaves", String(r.replicas.count)))
+        func lag(_ st: ReplicaClientState) -> Int64 { st.phase == .online ? now - st.ackTimeMs / 1000 : 0 }
+        if s.config.minReplicasToWrite != 0 && s.config.minReplicasMaxLag != 0 {
+            let good = r.replicas.filter { c in
+                guard let st = c.replicaState, st.phase == .online else { return false }
+                return lag(st) <= Int64(s.config.minReplicasMaxLag)
+            }.count
+            f.append(("min_slaves_good_slaves", String(good)))
+        }
+        var n = 0
+        for c in r.replicas {
+            guard let st = c.replicaState else { continue }
+            let state: String
+            switch st.phase {
+            case .waitBgsaveStart, .waitBgsaveEnd: state = "wait_bgsave"
+            case .sendBulk: state = "send_bulk"
+            case .online: state = "online"
+            }
+            let ip = st.announcedIP ?? ReplicaCommands.peerIP(c.peerAddress)
+            f.append(("slave\(n)", "ip=\(ip),port=\(st.listeningPort),state=\(state),offset=\(st.ackOffset),lag=\(lag(st))"))
+            n += 1
+        }
+        let backlog = r.backlog
+        f += [
             ("master_failover_state", "no-failover"),
-            ("master_replid", s.stats.replicationID),
-            ("master_replid2", String(repeating: "0", count: 40)),
-            ("master_repl_offset", "0"),
-            ("second_repl_offset", "-1"),
-            ("repl_backlog_active", "0"),
+            ("master_replid", String(decoding: r.replid, as: UTF8.self)),
+            ("master_replid2", String(decoding: r.replid2, as: UTF8.self)),
+            ("master_repl_offset", String(r.masterReplOffset)),
+            ("second_repl_offset", String(r.secondReplOffset)),
+            ("repl_backlog_active", backlog != nil ? "1" : "0"),
             ("repl_backlog_size", String(s.config.replBacklogSize)),
-            ("repl_backlog_first_byte_offset", "0"),
-            ("repl_backlog_histlen", "0"),
+            ("repl_backlog_first_byte_offset", String(backlog?.firstByteOffset ?? 0)),
+            ("repl_backlog_histlen", String(backlog?.histlen ?? 0)),
         ]
+        return f
     }
 
     static func cpuFields() -> [(String, String)] {

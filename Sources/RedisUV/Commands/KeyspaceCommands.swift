@@ -198,9 +198,10 @@ enum KeyspaceCommands {
                 let live = db.lookupReadNoTouch(e.key, now: now)
                 if !typeNameEquals(typeFilter, typeName(live)) { continue }
             }
-            // Redis's expireIfNeeded: drop (and reclaim) keys that are still present but expired.
+            // Redis's expireIfNeeded: drop (and reclaim) keys that are still present but expired
+            // (a replica only skips them: its master deletes them).
             if let present = db.table.find(e.key), db.isExpired(present, now: now) {
-                db.deleteExpired(present)
+                if !c.server.isReplica { db.deleteExpired(present) }
                 continue
             }
             replyKeys.append(e)
@@ -223,12 +224,24 @@ enum KeyspaceCommands {
 
     /// Redis's dbRandomKey: a picked key that turns out expired is reclaimed and another
     /// one picked, until a live key is found or the database is empty.
+    /// On a replica expired keys are skipped, not reclaimed; when every key has a TTL they
+    /// may all be expired, so after 100 tries the key picked is returned anyway.
     static func randomkey(_ c: Client, _ argv: Argv) {
         let db = c.db
         let now = c.server.cachedTimeMs
+        let replica = c.server.isReplica
+        let allVolatile = db.count == db.volatileCount
+        var tries = 100
         while let e = db.table.randomEntry() {
+            if replica && allVolatile {
+                tries -= 1
+                if tries == 0 {
+                    c.addReplyBulk(e.key)
+                    return
+                }
+            }
             if db.isExpired(e, now: now) {
-                db.deleteExpired(e)
+                if !replica { db.deleteExpired(e) }
                 continue
             }
             c.addReplyBulk(e.key)

@@ -4,6 +4,7 @@ extension Client {
     /// place (no copy); only a trailing partial frame is copied into `query`.
     func processInput(_ data: UnsafeRawBufferPointer) {
         if flags.contains(.closeAfterReply) || flags.contains(.closeASAP) { return }
+        if flags.contains(.master) { server.masterLinkRead(data.count) }
         if query.isEmpty && !flags.contains(.inputPaused) && blocked == nil {
             parser.position = 0
             parser.frameStart = 0
@@ -53,10 +54,18 @@ extension Client {
         var limits = RequestParser.Limits()
         limits.maxBulkLength = server.config.protoMaxBulkLen
         limits.unauthenticated = !authenticated
+        // The master's stream: each processed frame's exact bytes advance the replication
+        // offset (Replication/ReplicaSide.swift).
+        let fromMaster = flags.contains(.master)
+        var applied = parser.frameStart
         while true {
             switch parser.parse(buf, limits: limits) {
             case .command:
                 execute(buf)
+                if fromMaster {
+                    server.masterStreamApplied(self, UnsafeRawBufferPointer(rebasing: buf[applied..<parser.position]))
+                    applied = parser.position
+                }
                 parser.resetCommand()
                 if flags.contains(.closeAfterReply) || flags.contains(.closeASAP) || blocked != nil { return }
                 if pendingOutputBytes >= Connection.backpressureBytes {
@@ -65,6 +74,10 @@ extension Client {
                 }
                 limits.unauthenticated = !authenticated
             case .empty:
+                if fromMaster {
+                    server.masterStreamApplied(self, UnsafeRawBufferPointer(rebasing: buf[applied..<parser.position]))
+                    applied = parser.position
+                }
                 continue
             case .incomplete:
                 return

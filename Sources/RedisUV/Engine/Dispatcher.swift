@@ -4,7 +4,14 @@
 extension Server {
     func processCommand(_ c: Client, _ argv: Argv) {
         let outBefore = c.out.count
-        dispatch(c, argv)
+        if c.flags.contains(.master) {
+            // Our master's stream: run, reply to nobody (Replication/ReplicaSide.swift).
+            masterCommandStarting()
+            dispatch(c, argv)
+            masterCommandFinished(c, outBefore: outBefore)
+        } else {
+            dispatch(c, argv)
+        }
         applyReplyMode(c, since: outBefore)
         // Clients blocked on keys this command filled are served right away, so the
         // next command (of any client) already sees the result.
@@ -62,13 +69,20 @@ extension Server {
             return
         }
         // stop-writes-on-bgsave-error: writes (and PING) fail while the last save failed.
-        if persistence.lastBgsaveOK == false && rejectWriteOnDiskError(c, cmd) {
+        // Our master's commands still apply (Redis's obey_client: with
+        // replica-ignore-disk-write-errors it goes on, a diverging replica is worse).
+        if persistence.lastBgsaveOK == false && !c.flags.contains(.master) && rejectWriteOnDiskError(c, cmd) {
             cmd.rejectedCalls &+= 1
             flagTransaction(c)  // inside MULTI, EXEC then aborts (Redis's rejectCommand)
             return
         }
+        // A replica refuses writes except from its master (Replication/ReplicaCommands.swift).
+        let replica = repl.master != nil
+        if replica && rejectWriteOnReplica(c, cmd) { return }
         // Pub/Sub: a RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET.
         if c.pubsub != nil && rejectInSubscribedContext(c, cmd) { return }
+        // -MASTERDOWN while the link is down and replica-serve-stale-data is off.
+        if replica && rejectStaleOnReplica(c, cmd) { return }
         // While the dataset loads only commands flagged `loading` (INFO, CONFIG, ...) run.
         if loading && !cmd.flags.contains(.loading) {
             rejectCommand(c, cmd, "-LOADING Redis is loading the dataset in memory")

@@ -56,6 +56,13 @@ final class Database {
     func lookup(_ key: UnsafeRawBufferPointer, now: Int64) -> KeyEntry? {
         guard let e = table.find(key) else { return nil }
         if isExpired(e, now: now) {
+            // Redis's expireIfNeeded on a replica: the master's commands still see the key
+            // (it will send the DEL); other clients read it as missing, and only a writable
+            // replica's own writes delete it.
+            if let s = server, let m = s.repl.master {
+                if m.executing { return e }
+                if s.config.replicaReadOnly { return nil }
+            }
             deleteExpired(e)
             return nil
         }

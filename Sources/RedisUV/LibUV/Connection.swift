@@ -24,6 +24,10 @@ final class Connection {
     /// are kept, not dropped; the kernel then pushes back on its writes).
     static let backpressureBytes = 16 * 1024 * 1024
 
+    /// While set, reads go here instead of the client's command parser: the replica's link
+    /// to its master during the handshake and the RDB transfer (Replication/ReplicaSide.swift).
+    var rawInput: ((UnsafeRawBufferPointer) -> Void)?
+
     init(handle: UnsafeMutablePointer<uv_tcp_t>, client: Client) {
         self.handle = handle
         self.client = client
@@ -183,7 +187,12 @@ private func onRead(_ s: UnsafeMutablePointer<uv_stream_t>?, _ nread: Int, _ buf
         c.server.stats.netInputBytes &+= nread
         c.server.stats.readsProcessed &+= 1
         c.totalNetInput &+= nread
-        c.processInput(UnsafeRawBufferPointer(start: UnsafeRawPointer(buf!.pointee.base), count: nread))
+        let data = UnsafeRawBufferPointer(start: UnsafeRawPointer(buf!.pointee.base), count: nread)
+        if let raw = conn.rawInput {
+            raw(data)
+            return
+        }
+        c.processInput(data)
         conn.afterInput()
     } else if nread < 0 {
         conn.close()

@@ -31,11 +31,14 @@ enum RDBFile {
         return v
     }
 
-    /// Loads every key of an RDB image into `dbs`. Expired keys are dropped (we load as a
-    /// master). `log` receives Redis's informational lines (aux fields, skipped functions).
+    /// Loads every key of an RDB image into `dbs`. Expired keys are dropped when we load as a
+    /// master; a replica (`keepExpired`) keeps them until its master deletes them, as Redis's
+    /// rdbLoad does when !iAmMaster(). `log` receives Redis's informational lines (aux fields,
+    /// skipped functions).
     static func load(_ bytes: UnsafeRawBufferPointer, into dbs: [Database], limits: RDBLoadLimits,
                      verifyChecksum: Bool, nowMs: Int64, lruClock: UInt32, lfu: Bool,
                      log: (String) -> Void, keyLoadDelay: Int = 0, replaceDuplicates: Bool = false,
+                     keepExpired: Bool = false,
                      progress: ((RDBReader) throws -> Void)? = nil) throws -> RDBLoadResult {
         // key-load-delay (a test aid, as Redis's) slows every key and checks progress after each.
         let progressEvery = keyLoadDelay != 0 ? 1 : 1024
@@ -134,7 +137,7 @@ enum RDBFile {
                     continue
                 }
                 // A time before 1970 (negative) is in the past too.
-                if hasExpire && expireAt < nowMs {
+                if hasExpire && expireAt < nowMs && !keepExpired {
                     result.keysExpired += 1
                     continue
                 }

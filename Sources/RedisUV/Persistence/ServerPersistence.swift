@@ -43,20 +43,52 @@ extension Server {
     /// loading-process-events-interval-bytes of the file, as Redis's
     /// processEventsWhileBlocked: commands without the `loading` flag get -LOADING, and a
     /// SHUTDOWN or SIGTERM stops the load (the caller then exits without saving).
-    func loadDataFromDisk(serveClients: Bool = false, replaceDuplicates: Bool = false) -> Bool {
-        let start = monotonicUs()
+    ///
+    /// As a replica (Redis's loadDataFromDisk with an rdbSaveInfo), expired keys are kept
+    /// and the file's repl-id / repl-offset / repl-stream-db become a cached master, so the
+    /// first PSYNC after a restart can continue the history.
+    func loadDataFromDisk(serveClients: Bool = false, replaceDuplicates: Bool = false,
+                          restoreReplicationInfo: Bool = false) -> Bool {
         if config.dir.isEmpty { return true }  // in-process server: no files
-        let fd = open(rdbPath, O_RDONLY)
-        if fd < 0 {
-            if errno == ENOENT { return true }
-            log.warning("Fatal error loading the DB: \(String(cString: strerror(errno))). Exiting.")
+        switch loadRDBFile(rdbPath, serveClients: serveClients, replaceDuplicates: replaceDuplicates,
+                           keepExpired: repl.master != nil) {
+        case .loaded(let result, let seconds):
+            log.notice("DB loaded from disk: \(formatC("%.3f", seconds)) seconds")
+            if restoreReplicationInfo && repl.master != nil { replicationRestoreFromRDBAux(result.auxFields) }
+            return true
+        case .missing, .interrupted:
+            return true
+        case .failed:
             return false
+        }
+    }
+
+    enum RDBLoadOutcome {
+        case loaded(RDBLoadResult, seconds: Double)
+        /// No such file (the caller decides whether that is an error).
+        case missing
+        /// A shutdown arrived while loading: exit without saving.
+        case interrupted
+        /// Logged already.
+        case failed
+    }
+
+    /// Loads the RDB file at `path` into the (already emptied, unless merging) keyspace:
+    /// start-up, DEBUG RELOAD and the file a replica received from its master.
+    func loadRDBFile(_ path: String, serveClients: Bool, replaceDuplicates: Bool = false,
+                     keepExpired: Bool = false) -> RDBLoadOutcome {
+        let start = monotonicUs()
+        let fd = open(path, O_RDONLY)
+        if fd < 0 {
+            if errno == ENOENT { return .missing }
+            log.warning("Fatal error loading the DB: \(String(cString: strerror(errno))). Exiting.")
+            return .failed
         }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
             log.warning("Fatal error loading the DB: \(String(cString: strerror(errno))). Exiting.")
-            return false
+            return .failed
         }
         let size = Int(st.st_size)
         var base: UnsafeMutableRawPointer? = nil
@@ -64,12 +96,24 @@ extension Server {
             let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
             if m == MAP_FAILED {
                 log.warning("Fatal error loading the DB: \(String(cString: strerror(errno))). Exiting.")
-                return false
+                return .failed
             }
             base = m
             _ = madvise(m, size, MADV_SEQUENTIAL)
         }
         defer { if let base { munmap(base, size) } }
+        return loadRDBImage(UnsafeRawBufferPointer(start: base, count: size), into: dbs, serveClients: serveClients,
+                            replaceDuplicates: replaceDuplicates, keepExpired: keepExpired, start: start,
+                            mapped: base)
+    }
+
+    /// Loads an RDB image held in memory into `target` (the live databases, or the temp
+    /// ones of a swapdb diskless load). `mapped`: the file mapping whose parsed pages are
+    /// given back as loading goes.
+    func loadRDBImage(_ image: UnsafeRawBufferPointer, into target: [Database], serveClients: Bool,
+                      replaceDuplicates: Bool = false, keepExpired: Bool = false, start: Int64 = monotonicUs(),
+                      mapped base: UnsafeMutableRawPointer? = nil) -> RDBLoadOutcome {
+        let size = image.count
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         var dropped = 0
         loading = true
@@ -81,11 +125,12 @@ extension Server {
         let eventsInterval = config.loadingProcessEventsIntervalBytes
         var eventsAt = 0
         do {
-            let result = try RDBFile.load(UnsafeRawBufferPointer(start: base, count: size), into: dbs,
+            let result = try RDBFile.load(image, into: target,
                                           limits: RDBLoadLimits(config), verifyChecksum: config.rdbchecksum,
                                           nowMs: wallClockMs(), lruClock: lruClock, lfu: lfuPolicySelected,
                                           log: { [log] in log.notice($0) },
                                           keyLoadDelay: config.keyLoadDelay, replaceDuplicates: replaceDuplicates,
+                                          keepExpired: keepExpired,
                                           progress: { [unowned self] r in
                 // Pages already parsed (and checksummed) are given back, so a big file
                 // does not stay resident next to the data it became.
@@ -105,30 +150,33 @@ extension Server {
             })
             persistence.lastLoadKeysLoaded = result.keysLoaded
             persistence.lastLoadKeysExpired = result.keysExpired
-            let secs = Double(monotonicUs() - start) / 1_000_000
-            log.notice("DB loaded from disk: \(formatC("%.3f", secs)) seconds")
-            return true
+            return .loaded(result, seconds: Double(monotonicUs() - start) / 1_000_000)
         } catch is LoadInterrupted {
             // Redis's whileBlockedCron: a SIGTERM while loading exits without saving
             // (SHUTDOWN while loading is NOSAVE as well).
             persistence.shutdownPrepared = true
             log.warning("Loading interrupted by a shutdown request: exiting without saving.")
-            return true
+            return .interrupted
         } catch let e as RDBError {
             log.warning("Internal error in RDB reading offset \(e.offset) -> \(e.message)")
             log.warning("Terminating server after rdb file reading failure.")
-            return false
+            return .failed
         } catch {
             log.warning("Fatal error loading the DB: \(error). Exiting.")
-            return false
+            return .failed
         }
     }
 
     // MARK: saving
 
     func rdbAuxFields(nowMs: Int64) -> [(String, String)] {
-        [("redis-ver", redisCompatVersion), ("redis-bits", "64"), ("ctime", String(nowMs / 1000)),
-         ("used-mem", String(MemoryStats.usedMemory())), ("aof-base", "0")]
+        var aux = [("redis-ver", redisCompatVersion), ("redis-bits", "64"), ("ctime", String(nowMs / 1000)),
+                   ("used-mem", String(MemoryStats.usedMemory()))]
+        // rdbSaveInfoAuxFields: where the replication stream stands, so that a restarted
+        // replica (or master) can continue it with PSYNC (Replication/ReplicaSide.swift).
+        aux += replicationSaveInfoAuxFields()
+        aux.append(("aof-base", "0"))
+        return aux
     }
 
     /// Writes the whole keyspace to `path` through a temp file: write, fsync, rename

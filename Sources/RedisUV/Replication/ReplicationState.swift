@@ -86,6 +86,27 @@ final class MasterLinkState {
     /// The master's replid as last known, and whether a cached history exists to PSYNC with.
     var masterReplid: [UInt8]? = nil
 
+    // Replica side (ReplicaSide.swift).
+    /// The connection attempt, handshake or synced link; nil while waiting for the cron to
+    /// (re)connect (Redis's REPL_STATE_CONNECT).
+    var link: ReplicaLink?
+    /// The synced link's client (flag `.master`), Redis's server.master.
+    var masterClient: Client? { link?.client.flatMap { $0.flags.contains(.master) ? $0 : nil } }
+    /// The database the cached master's stream was in (Redis's cached_master->db).
+    var cachedDb = 0
+    /// Set while a command from the master runs: it sees logically expired keys.
+    var executing = false
+    /// REPLCONF GETACK arrived while its command ran: the ACK goes out after the command's
+    /// (suppressed) reply.
+    var ackRequested = false
+    /// Bytes of the master's stream applied inside a MULTI not yet EXECuted: the offset
+    /// advances, and they are forwarded, only with the EXEC (Redis's commandProcessed).
+    var pendingApplied: [UInt8] = []
+    /// A received RDB waiting to be loaded outside the loop's callbacks.
+    var pendingLoad: ReplicaLink?
+    /// When replicaCron last ran (once a second, as Redis's replicationCron).
+    var lastCronMs: Int64 = 0
+
     init(host: String, port: Int) {
         self.host = host
         self.port = port

@@ -87,14 +87,20 @@ final class Server {
 
     // MARK: clients
 
-    func createClient(now: Int64) -> Client {
+    /// A new client; `listed: false` makes one outside the client list and the connection
+    /// count (the replica's link to its master until it is synced: listClient then).
+    func createClient(now: Int64, listed: Bool = true) -> Client {
         let c = Client(id: nextClientID, server: self, db: dbs[0],
                        authenticated: config.requirepass.isEmpty, now: now)
         nextClientID += 1
-        clients[c.id] = c
-        stats.totalConnections += 1
+        if listed {
+            clients[c.id] = c
+            stats.totalConnections += 1
+        }
         return c
     }
+
+    func listClient(_ c: Client) { clients[c.id] = c }
 
     /// Called by the transport once the client is gone for good.
     func forgetClient(_ c: Client) {
@@ -103,6 +109,7 @@ final class Server {
         if c.pubsub != nil { pubsubUnsubscribeEverything(c) }
         clients.removeValue(forKey: c.id)
         c.flags.insert(.closed)
+        if repl.master != nil { replicaLinkClientGone(c) }
     }
 
     var clientsInOrder: [Client] { clients.values.sorted { $0.id < $1.id } }
@@ -124,7 +131,9 @@ final class Server {
         if !blocking.unblocked.isEmpty { processUnblockedClients() }
         // While a file loads (clients served from the loader) only replies go out, as in
         // Redis's beforeSleep under processEventsWhileBlocked: no expiry mid-load.
-        if config.activeExpireEnabled && !loading { activeExpireCycle(.fast) }
+        // A replica expires nothing itself: its master sends the DELs (Redis runs the
+        // expiry cycles only when iAmMaster()).
+        if config.activeExpireEnabled && !loading && repl.master == nil { activeExpireCycle(.fast) }
         if pendingWrites.isEmpty { return }
         let list = pendingWrites
         pendingWrites.removeAll(keepingCapacity: true)
@@ -140,7 +149,7 @@ final class Server {
         // Redis runs only whileBlockedCron while loading: no expiry, saves or shrinking
         // on a half-loaded keyspace.
         if loading { return }
-        if config.activeExpireEnabled {
+        if config.activeExpireEnabled && repl.master == nil {
             let start = monotonicUs()
             activeExpireCycle()
             stats.expireCycleTimeUsedUs += monotonicUs() - start
@@ -153,12 +162,14 @@ final class Server {
         if config.timeout > 0 { closeIdleClients() }
         pubsubCron()
         persistenceCron()
+        if repl.master != nil { replicaCron() }
         if shutdownRequested { loop?.stop() }
     }
 
     private func closeIdleClients() {
         let limit = Int64(config.timeout) * 1000
-        for c in clients.values where cachedTimeMs - c.lastInteraction > limit && c.pubsub == nil {  // subscribers are exempt, as in Redis
+        for c in clients.values where cachedTimeMs - c.lastInteraction > limit && c.pubsub == nil  // subscribers are exempt, as in Redis
+            && c.flags.isDisjoint(with: [.master, .replica]) {  // and the replication links
             log.verbose("Closing idle client")
             c.connection?.close()
         }

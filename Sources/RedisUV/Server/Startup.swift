@@ -44,10 +44,18 @@ public enum RedisServerMain {
         }
         adjustOpenFilesLimit(maxclients: config.maxclients, log: log)
         log.notice("Server initialized")
-        if !server.loadDataFromDisk(serveClients: true) { return 1 }
+        server.replicationInitFromConfig()
+        if !server.loadDataFromDisk(serveClients: true, restoreReplicationInfo: true) { return 1 }
         if !server.shutdownRequested {
             log.notice("Ready to accept connections tcp")
             loop.run()
+            // Only a shutdown ends the loop for good: it also stops to load an RDB received
+            // from our master outside its callbacks (clients are served meanwhile).
+            while !server.shutdownRequested {
+                server.runReplicationWorkOutsideLoop()
+                if server.shutdownRequested { break }
+                loop.run()
+            }
         }
         server.finishShutdown()
         if !config.pidfile.isEmpty { unlink(config.pidfile) }
