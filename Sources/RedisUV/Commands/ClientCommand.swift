@@ -294,8 +294,11 @@ enum ClientType: Equatable {
 }
 
 extension Client {
-    /// Redis's getClientType: pubsub while subscribed to anything (no replication yet).
-    var type: ClientType { pubsub != nil ? .pubsub : .normal }
+    /// Redis's getClientType: the link to our master, a replica of ours, pubsub while
+    /// subscribed to anything, else normal.
+    var type: ClientType {
+        flags.contains(.master) ? .master : flags.contains(.replica) ? .replica : pubsub != nil ? .pubsub : .normal
+    }
 
     /// Redis's clientSetNameOrReply: an empty name clears it; otherwise only printable
     /// ASCII without spaces ('!'...'~'), so CLIENT LIST lines stay splittable on spaces.
@@ -315,6 +318,8 @@ extension Client {
     /// Redis's CLIENT LIST flags letters, in Redis's order; "N" when none applies.
     var flagLetters: String {
         var s = ""
+        if flags.contains(.replica) { s += "S" }
+        if flags.contains(.master) { s += "M" }
         if pubsub != nil { s += "P" }
         if mstate != nil { s += "x" }
         if blocked != nil { s += "b" }

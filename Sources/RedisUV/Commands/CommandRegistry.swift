@@ -23,5 +23,6 @@ enum CommandRegistry {
             + PubSubCommands.table
             + StreamCommands.table
             + DumpRestoreCommands.table
+            + MasterCommands.table
     }
 }

@@ -67,6 +67,8 @@ extension Server {
             flagTransaction(c)  // inside MULTI, EXEC then aborts (Redis's rejectCommand)
             return
         }
+        // min-replicas-to-write: writes need enough replicas with a recent ACK (MasterSide).
+        if config.minReplicasToWrite > 0 && rejectWriteForTooFewReplicas(c, cmd) { return }
         // Pub/Sub: a RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET.
         if c.pubsub != nil && rejectInSubscribedContext(c, cmd) { return }
         // While the dataset loads only commands flagged `loading` (INFO, CONFIG, ...) run.

@@ -37,6 +37,11 @@ final class Connection {
         uv_read_start(stream, onAlloc, onRead)
     }
 
+    /// TCP_NODELAY on or off (repl-disable-tcp-nodelay for replicas).
+    func setNoDelay(_ on: Bool) {
+        _ = uv_tcp_nodelay(handle, on ? 1 : 0)
+    }
+
     func stopReading() {
         guard reading else { return }
         reading = false
@@ -105,6 +110,12 @@ final class Connection {
         bytesInFlight -= bytes
         if closing { return }
         if status < 0 { close(); return }
+        if writesInFlight == 0 && client.out.count == 0 && client.replicaState != nil {
+            // A replica's socket drained: the next RDB chunk may go (MasterSide); it may
+            // write again, or close.
+            client.server.replicaOutputDrained(client)
+            if closing { return }
+        }
         if writesInFlight == 0 {
             if client.out.count > 0 {
                 client.server.scheduleWrite(client)

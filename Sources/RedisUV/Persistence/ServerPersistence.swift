@@ -127,8 +127,38 @@ extension Server {
     // MARK: saving
 
     func rdbAuxFields(nowMs: Int64) -> [(String, String)] {
-        [("redis-ver", redisCompatVersion), ("redis-bits", "64"), ("ctime", String(nowMs / 1000)),
-         ("used-mem", String(MemoryStats.usedMemory())), ("aof-base", "0")]
+        var aux = [("redis-ver", redisCompatVersion), ("redis-bits", "64"), ("ctime", String(nowMs / 1000)),
+                   ("used-mem", String(MemoryStats.usedMemory()))]
+        // Redis's rdbSaveInfoAuxFields: where the replication stream stands, so a replica
+        // (or this server, restarted) can continue from this snapshot (MasterSide).
+        if let streamDb = replicationSaveInfoStreamDb() {
+            aux += [("repl-stream-db", String(streamDb)), ("repl-id", String(decoding: repl.replid, as: UTF8.self)),
+                    ("repl-offset", String(repl.masterReplOffset))]
+        }
+        aux.append(("aof-base", "0"))
+        return aux
+    }
+
+    /// Writes an RDB image of the keyspace (none with `includeData` false: a filtered
+    /// replica's RDB) to `fd` (Redis's rdbSaveRio). Returns the failure, or nil.
+    func rdbWrite(to fd: Int32, includeData: Bool = true) -> String? {
+        let now = wallClockMs()
+        let w = RDBWriter(fd: fd, compress: config.rdbcompression)
+        var options = RDBFile.SaveOptions()
+        options.version = config.rdbVersion
+        options.compress = config.rdbcompression
+        options.checksum = config.rdbchecksum
+        options.aux = rdbAuxFields(nowMs: now)
+        options.policy = config.maxmemoryPolicy
+        options.nowMs = now
+        options.lruClock = lruClock
+        do {
+            try RDBFile.save(includeData ? dbs : [], to: w, options: options)
+            if w.writeErrno != 0 { return String(cString: strerror(w.writeErrno)) }
+        } catch {
+            return "\(error)"
+        }
+        return nil
     }
 
     /// Writes the whole keyspace to `path` through a temp file: write, fsync, rename
@@ -148,23 +178,7 @@ extension Server {
             log.warning("Failed opening the temp RDB file \(tempName) (in server root dir \(dir)) for saving: \(String(cString: strerror(errno)))")
             return false
         }
-        let now = wallClockMs()
-        let w = RDBWriter(fd: fd, compress: config.rdbcompression)
-        var options = RDBFile.SaveOptions()
-        options.version = config.rdbVersion
-        options.compress = config.rdbcompression
-        options.checksum = config.rdbchecksum
-        options.aux = rdbAuxFields(nowMs: now)
-        options.policy = config.maxmemoryPolicy
-        options.nowMs = now
-        options.lruClock = lruClock
-        var failure: String? = nil
-        do {
-            try RDBFile.save(dbs, to: w, options: options)
-            if w.writeErrno != 0 { failure = String(cString: strerror(w.writeErrno)) }
-        } catch {
-            failure = "\(error)"
-        }
+        var failure = rdbWrite(to: fd)
         if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         close(fd)
         if let failure {
@@ -254,6 +268,14 @@ extension Server {
         if r == 0 { return }
         let pid = p.childPid
         p.childPid = 0
+        // A diskless transfer's child (MasterSide) touches none of the save statistics.
+        if repl.rdbChildType == .socket {
+            replicationSocketChildDone(reaped: r > 0, status: status)
+            return
+        }
+        // Replicas waiting for this save get the file, or are dropped (MasterSide).
+        var savedOK = false
+        defer { replicationDiskSaveDone(ok: savedOK) }
         let cow = takeChildCowReport()
         p.lastBgsaveTimeSec = Int((wallClockMs() - p.childStartTime) / 1000)
         if r < 0 {
@@ -271,6 +293,7 @@ extension Server {
             lastSaveTime = wallClockMs() / 1000
             p.lastBgsaveOK = true
             p.saves += 1
+            savedOK = true
         } else if exited {
             log.warning("Background saving error")
             p.lastBgsaveOK = false
@@ -291,6 +314,9 @@ extension Server {
         unlink((config.dir.isEmpty ? "." : config.dir) + "/temp-\(p.childPid).rdb")
         p.childPid = 0
         _ = takeChildCowReport()
+        // Replicas waiting for that save are dropped (MasterSide; Redis does it when it
+        // reaps the killed child).
+        replicationRDBChildKilled()
     }
 
     /// Reads (and closes) the child's copy-on-write report, if it sent one.

@@ -87,7 +87,11 @@ extension Server {
             let vector = instead ?? (0..<argv.count).map { Array(argv[$0]) }
             p.pending.append(PropagatedCommand(dbid: c.db.id, argv: vector))
         }
-        if p.callDepth == 0 && !p.pending.isEmpty { propagatePendingCommands() }
+        if p.callDepth == 0 && !p.pending.isEmpty {
+            propagatePendingCommands()
+            // WAIT waits for the offset right after the client's last write (Redis's c->woff).
+            c.woff = repl.masterReplOffset
+        }
     }
 
     /// Sends the queue (Redis 7.0's propagatePendingCommands): one command as it is,
@@ -133,15 +137,21 @@ extension Server {
         r.backlog?.append(bytes)
         r.masterReplOffset += Int64(bytes.count)
         for c in r.replicas {
-            guard let rs = c.replicaState else { continue }
+            guard let rs = c.replicaState, !rs.rdbOnly else { continue }
             switch rs.phase {
             case .waitBgsaveStart:
                 continue  // its snapshot is not taken yet: this is in it
             case .waitBgsaveEnd, .sendBulk:
                 rs.pendingStream.append(bytes)
+                checkOutputLimits(c)
             case .online:
-                c.out.append(bytes)
+                if rs.startStreamOnAck {
+                    rs.pendingStream.append(bytes)
+                } else {
+                    c.out.append(bytes)
+                }
                 scheduleWrite(c)
+                checkOutputLimits(c)
             }
         }
     }

@@ -94,6 +94,7 @@ final class Server {
         if c.blocked != nil { unblockClient(c) }
         freeClientMultiState(c)
         if c.pubsub != nil { pubsubUnsubscribeEverything(c) }
+        if c.flags.contains(.replica) { replicationReplicaGone(c) }
         clients.removeValue(forKey: c.id)
         c.flags.insert(.closed)
     }
@@ -115,6 +116,7 @@ final class Server {
     func beforeSleep() {
         if !blocking.readyKeys.isEmpty { handleClientsBlockedOnKeys() }
         if !blocking.unblocked.isEmpty { processUnblockedClients() }
+        if repl.needsBeforeSleep { masterSideBeforeSleep() }  // WAIT, GETACK, RDB bursts
         // While a file loads (clients served from the loader) only replies go out, as in
         // Redis's beforeSleep under processEventsWhileBlocked: no expiry mid-load.
         if config.activeExpireEnabled && !loading { activeExpireCycle(.fast) }
@@ -146,6 +148,7 @@ final class Server {
         if config.timeout > 0 { closeIdleClients() }
         pubsubCron()
         persistenceCron()
+        masterSideCron()
         if shutdownRequested { loop?.stop() }
     }
 
