@@ -505,8 +505,16 @@ extension Server {
                 if c.pendingOutputBytes > 0 { return }  // replicaOutputDrained continues
             }
             if rounds == 16 {
-                // Bursts that never block would starve the loop: go on from beforeSleep.
-                if !repl.bulkContinue.contains(where: { $0 === c }) { repl.bulkContinue.append(c) }
+                // Bursts that never block would starve the loop: go on at its next turn
+                // (a zero timer: beforeSleep alone would wait for some other event).
+                if !rs.bulkResumeScheduled, let loop {
+                    rs.bulkResumeScheduled = true
+                    _ = OneShotTimer(loop: loop, milliseconds: 0) { [unowned(unsafe) self, weak c] in
+                        guard let c, let rs = c.replicaState else { return }
+                        rs.bulkResumeScheduled = false
+                        self.sendBulkToReplica(c)
+                    }
+                }
                 return
             }
             rounds += 1
@@ -573,7 +581,6 @@ extension Server {
         guard c.flags.contains(.replica), let rs = c.replicaState else { return }
         c.flags.remove(.replica)
         repl.replicas.removeAll { $0 === c }
-        repl.bulkContinue.removeAll { $0 === c }
         if rs.dbfd >= 0 { close(rs.dbfd); rs.dbfd = -1 }
         log.notice("Connection with replica \(replicaName(c)) lost.")
         if repl.replicas.isEmpty { repl.noReplicasSince = unixTime }
@@ -677,13 +684,8 @@ extension Server {
     }
 
     /// beforeSleep's part (Redis's beforeSleep: get_ack_from_slaves, then
-    /// processClientsWaitingReplicas), and RDB bursts to continue.
+    /// processClientsWaitingReplicas).
     func masterSideBeforeSleep() {
-        if !repl.bulkContinue.isEmpty {
-            let list = repl.bulkContinue
-            repl.bulkContinue.removeAll()
-            for c in list { sendBulkToReplica(c) }
-        }
         if repl.getAckRequested {
             repl.getAckRequested = false
             sendGetackToReplicas()

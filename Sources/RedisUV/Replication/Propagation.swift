@@ -84,6 +84,13 @@ extension Server {
         // EXEC propagates its commands, not itself; the link to our master is not
         // propagated by command (its raw stream is proxied instead, ReplicaSide).
         if (dirtied || force) && !prevent && !cmd.propagatesItsBody && !c.flags.contains(.master) && isPropagating {
+            if instead == nil && p.callDepth == 0 && p.pending.isEmpty && p.observers.isEmpty {
+                // The common case, one command as it came: encoded straight from its
+                // argument views, nothing allocated.
+                replicationFeedReplicas(dbid: c.db.id, argv)
+                c.woff = repl.masterReplOffset
+                return
+            }
             let vector = instead ?? (0..<argv.count).map { Array(argv[$0]) }
             p.pending.append(PropagatedCommand(dbid: c.db.id, argv: vector))
         }
@@ -121,13 +128,55 @@ extension Server {
         let r = repl
         if r.master != nil { return }
         if r.backlog == nil && r.replicas.isEmpty { return }
-        var bytes: [UInt8] = []
-        if r.lastSelectedDb != dbid {
-            Self.encodeCommand([Array("SELECT".utf8), Array(String(dbid).utf8)], into: &bytes)
-            r.lastSelectedDb = dbid
+        var buf = r.encodeBuffer
+        buf.count = 0
+        if r.lastSelectedDb != dbid { Self.encodeSelect(dbid, into: &buf); r.lastSelectedDb = dbid }
+        buf.append(byte: UInt8(ascii: "*"))
+        buf.appendDecimal(argv.count)
+        buf.append("\r\n")
+        for a in argv {
+            a.withUnsafeBytes { Self.encodeBulk($0, into: &buf) }
         }
-        Self.encodeCommand(argv, into: &bytes)
-        bytes.withUnsafeBytes { feedReplicationStream($0) }
+        r.encodeBuffer = buf
+        feedReplicationStream(buf.bytes)
+        r.encodeBuffer.count = 0
+        r.encodeBuffer.trim(ifCapacityOver: 1 << 20, keep: 4096)
+    }
+
+    /// The same from a command's argument views (no copies).
+    func replicationFeedReplicas(dbid: Int, _ argv: Argv) {
+        let r = repl
+        if r.master != nil { return }
+        if r.backlog == nil && r.replicas.isEmpty { return }
+        var buf = r.encodeBuffer
+        buf.count = 0
+        if r.lastSelectedDb != dbid { Self.encodeSelect(dbid, into: &buf); r.lastSelectedDb = dbid }
+        buf.append(byte: UInt8(ascii: "*"))
+        buf.appendDecimal(argv.count)
+        buf.append("\r\n")
+        for i in 0..<argv.count { Self.encodeBulk(argv[i], into: &buf) }
+        r.encodeBuffer = buf
+        feedReplicationStream(buf.bytes)
+        r.encodeBuffer.count = 0
+        r.encodeBuffer.trim(ifCapacityOver: 1 << 20, keep: 4096)
+    }
+
+    @inline(__always)
+    private static func encodeBulk(_ a: UnsafeRawBufferPointer, into buf: inout ByteBuffer) {
+        buf.append(byte: UInt8(ascii: "$"))
+        buf.appendDecimal(a.count)
+        buf.append("\r\n")
+        buf.append(a)
+        buf.append("\r\n")
+    }
+
+    private static func encodeSelect(_ dbid: Int, into buf: inout ByteBuffer) {
+        let db = String(dbid)
+        buf.append("*2\r\n$6\r\nSELECT\r\n$")
+        buf.appendDecimal(db.utf8.count)
+        buf.append("\r\n")
+        buf.append(db)
+        buf.append("\r\n")
     }
 
     /// Stream bytes (already RESP) into the backlog and the replicas' buffers, advancing

@@ -41,9 +41,6 @@ final class ReplicationState {
     var getAckRequested = false
     /// Clients blocked in WAIT, newest first as Redis's clients_waiting_acks.
     var waitingAcks: [WaitingAck] = []
-    /// Replicas streaming an RDB file from disk that wrote a burst without the socket
-    /// pushing back: they continue from beforeSleep.
-    var bulkContinue: [Client] = []
     /// What the running RDB child (if any) writes to: a file, or replica sockets through
     /// a pipe (Redis's rdb_child_type).
     var rdbChildType: RDBChildType = .none
@@ -59,14 +56,19 @@ final class ReplicationState {
     /// (rdbPopulateSaveInfo: server.master->db->id); maintained by ReplicaSide.
     var replicaStreamDb: Int? = nil
 
+    /// Scratch for encoding one propagated command (reused: no allocation per write).
+    var encodeBuffer = ByteBuffer(capacity: 4096)
+
     /// Something for beforeSleep to do (one check on the hot path).
     @inline(__always) var needsBeforeSleep: Bool {
-        getAckRequested || !waitingAcks.isEmpty || !bulkContinue.isEmpty
+        getAckRequested || !waitingAcks.isEmpty
     }
 
     init() {
         replid = ReplicationState.randomReplid()
     }
+
+    deinit { encodeBuffer.release() }
 
     static func randomReplid() -> [UInt8] {
         let hex = Array("0123456789abcdef".utf8)
@@ -247,6 +249,9 @@ final class ReplicaClientState {
     var dbfd: Int32 = -1
     var dbOffset = 0
     var dbSize = 0
+    /// A burst of the file went out without the socket pushing back: the rest follows at
+    /// the loop's next turn.
+    var bulkResumeScheduled = false
     /// Diskless: when a write to this replica last left bytes unsent (Unix ms), or 0
     /// (Redis's repl_last_partial_write, for repl-timeout during the transfer).
     var lastPartialWriteMs: Int64 = 0

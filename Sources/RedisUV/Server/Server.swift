@@ -116,7 +116,7 @@ final class Server {
     func beforeSleep() {
         if !blocking.readyKeys.isEmpty { handleClientsBlockedOnKeys() }
         if !blocking.unblocked.isEmpty { processUnblockedClients() }
-        if repl.needsBeforeSleep { masterSideBeforeSleep() }  // WAIT, GETACK, RDB bursts
+        if repl.needsBeforeSleep { masterSideBeforeSleep() }  // WAIT and its GETACKs
         // While a file loads (clients served from the loader) only replies go out, as in
         // Redis's beforeSleep under processEventsWhileBlocked: no expiry mid-load.
         if config.activeExpireEnabled && !loading { activeExpireCycle(.fast) }
