@@ -355,75 +355,179 @@ final class MasterIntegrationTests: XCTestCase {
         let master = try startMaster(diskless: diskless)
         let mc = try master.connect(timeout: 30)
         try call(mc, "SELECT", "5")
-        try call(mc, "SET", "before", "1")  // the stream was last in db 5 (no backlog yet: not fed)
-        let fake = try master.connect(timeout: 30)
-        XCTAssertEqual(try fake.callString("REPLCONF", "listening-port", "4242"), "+OK\r\n")
-        if diskless { XCTAssertEqual(try fake.callString("REPLCONF", "capa", "eof", "capa", "psync2"), "+OK\r\n") }
-        try fake.send(command: ["PSYNC", "?", "-1"])
-        var buf: [UInt8] = []
-        func need(_ pred: ([UInt8]) -> Bool, _ what: String) throws {
-            let deadline = Date().addingTimeInterval(30)
-            while !pred(buf) {
-                guard Date() < deadline else { throw HarnessError("timed out waiting for \(what); got \(RespEscape.escape(Array(buf.prefix(200))))") }
-                buf += try fake.readAvailable(timeout: 0.5)
-            }
-        }
-        func lineEnd(from: Int) -> Int? {
-            var i = from
-            while i + 1 < buf.count { if buf[i] == 13 && buf[i + 1] == 10 { return i }; i += 1 }
-            return nil
-        }
-        try need({ _ in lineEnd(from: 0) != nil }, "+FULLRESYNC")
-        let first = String(decoding: buf[0..<lineEnd(from: 0)!], as: UTF8.self)
-        let parts = first.split(separator: " ")
-        XCTAssertEqual(parts.count, 3)
-        XCTAssertEqual(parts.first, "+FULLRESYNC")
-        let replid = String(parts[1])
+        try call(mc, "SET", "before", "1")  // no backlog yet: not in any stream
+        let fake = try FakeReplica(master, eof: diskless)
+        let (replid, offset) = try fake.psync()
         XCTAssertEqual(replid.count, 40)
-        let offset = Int(parts[2]) ?? -1
         XCTAssertGreaterThanOrEqual(offset, 0)
-        var pos = lineEnd(from: 0)! + 2
-        // Keep-alive newlines may come before the payload.
-        try need({ $0.count > pos && $0[pos...].contains(where: { $0 != 10 }) }, "the payload header")
-        while buf[pos] == 10 { pos += 1 }
-        try need({ _ in lineEnd(from: pos) != nil }, "the payload header line")
-        let header = String(decoding: buf[pos..<lineEnd(from: pos)!], as: UTF8.self)
-        pos = lineEnd(from: pos)! + 2
-        var rdb: [UInt8]
-        if diskless {
-            XCTAssertTrue(header.hasPrefix("$EOF:"), header)
-            let mark = Array(header.utf8.dropFirst(5))
-            XCTAssertEqual(mark.count, 40)
-            try need({ $0.count >= pos + 40 && Array($0.suffix(40)) == mark }, "the EOF mark")
-            rdb = Array(buf[pos..<(buf.count - 40)])
-            buf = []
-            // The stream starts at the replica's first ACK.
-            try fake.send(command: ["REPLCONF", "ACK", String(offset)])
-        } else {
-            XCTAssertTrue(header.hasPrefix("$"), header)
-            let len = Int(header.dropFirst()) ?? -1
-            try need({ $0.count >= pos + len }, "the RDB bytes")
-            rdb = Array(buf[pos..<(pos + len)])
-            buf = Array(buf[(pos + len)...])
-        }
+        let rdb = try fake.readRDB()
+        XCTAssertEqual(fake.framing, diskless ? .eofMark : .bulkLength)
         XCTAssertEqual(Array(rdb.prefix(9)), b("REDIS0010"))
         let text = String(decoding: rdb, as: UTF8.self)
         XCTAssertTrue(text.contains("repl-stream-db"))
         XCTAssertTrue(text.contains("repl-id") && text.contains(replid))
         XCTAssertTrue(text.contains("repl-offset"))
         XCTAssertTrue(text.contains("before"))
-        // The RDB loads in redis-uv's own loader, which reads the aux fields too.
+        // Diskless: the stream starts at the replica's first ACK.
+        if diskless { try fake.ack(offset) }
         try call(mc, "SET", "after", "2")
         let expected = "*2\r\n$6\r\nSELECT\r\n$1\r\n5\r\n*3\r\n$3\r\nSET\r\n$5\r\nafter\r\n$1\r\n2\r\n"
-        try need({ String(decoding: $0, as: UTF8.self).contains(expected) }, "the stream")
-        // The cron's keep-alive PING may come first (it needs no SELECT); then SELECT.
-        var stream = buf
-        let ping = b("*1\r\n$4\r\nPING\r\n")
-        while stream.starts(with: ping) { stream.removeFirst(ping.count) }
-        XCTAssertTrue(stream.starts(with: b(expected)), RespEscape.escape(buf))
+        let consumed = try fake.expectStream(startingWith: expected)
         // WAIT sees the fake replica once it acknowledges the offset.
-        let after = offset + (buf.count - stream.count) + expected.utf8.count
-        try fake.send(command: ["REPLCONF", "ACK", String(after)])
+        try fake.ack(offset + consumed)
         XCTAssertEqual(try call(mc, "WAIT", "1", "5000").integer, 1)
+    }
+
+    /// A replica arriving while a save for another replica runs shares it: same
+    /// FULLRESYNC offset, the first one's buffered stream copied (Redis's CASE 1).
+    func testReplicaArrivingDuringADiskSaveSharesIt() throws {
+        let master = try startMaster(diskless: false, ["--rdb-key-save-delay", "3000"])
+        let mc = try master.connect(timeout: 30)
+        try call(mc, "DEBUG", "POPULATE", "300")  // ~1 s of saving
+        let first = try FakeReplica(master, eof: false)
+        let (id1, off1) = try first.psync()
+        try call(mc, "SET", "during", "1")
+        let second = try FakeReplica(master, eof: false)
+        let (id2, off2) = try second.psync()
+        XCTAssertEqual(id1, id2)
+        XCTAssertEqual(off1, off2)
+        XCTAssertTrue(master.log.contains("Waiting for end of BGSAVE for SYNC"), master.log)
+        let expected = "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$6\r\nduring\r\n$1\r\n1\r\n"
+        for f in [first, second] {
+            let rdb = try f.readRDB()
+            XCTAssertFalse(String(decoding: rdb, as: UTF8.self).contains("during"))
+            _ = try f.expectStream(startingWith: expected)
+        }
+        XCTAssertEqual(master.log.components(separatedBy: "Starting BGSAVE for SYNC").count, 2, master.log)
+    }
+
+    /// repl-diskless-sync-delay gathers replicas into one transfer; with
+    /// repl-diskless-sync-max-replicas it starts as soon as that many came.
+    func testDisklessDelayGathersReplicasIntoOneTransfer() throws {
+        let master = try startMaster(diskless: true, ["--repl-diskless-sync-delay", "60",
+                                                      "--repl-diskless-sync-max-replicas", "2"])
+        let mc = try master.connect(timeout: 30)
+        try call(mc, "SET", "k", "v")
+        let first = try FakeReplica(master, eof: true)
+        try first.sendPSYNC()
+        usleep(300_000)
+        XCTAssertFalse(master.log.contains("Starting BGSAVE for SYNC"), master.log)
+        let second = try FakeReplica(master, eof: true)
+        let (id2, off2) = try second.psync()
+        let (id1, off1) = try first.readFullresync()
+        XCTAssertEqual(id1, id2)
+        XCTAssertEqual(off1, off2)
+        for f in [first, second] {
+            let rdb = try f.readRDB()
+            XCTAssertEqual(f.framing, .eofMark)
+            XCTAssertTrue(String(decoding: rdb, as: UTF8.self).contains("k"))
+        }
+        XCTAssertEqual(master.log.components(separatedBy: "Starting BGSAVE for SYNC with target: replicas sockets").count, 2,
+                       master.log)
+    }
+}
+
+/// A replica spoken by hand over a socket: REPLCONF, PSYNC, the FULLRESYNC line, the RDB
+/// in either framing, then the stream.
+private final class FakeReplica {
+    enum Framing: Equatable { case bulkLength, eofMark }
+    let conn: RespConnection
+    private(set) var framing: Framing?
+    private var buf: [UInt8] = []
+
+    init(_ master: ServerProcess, eof: Bool) throws {
+        conn = try master.connect(timeout: 30)
+        guard try conn.callString("REPLCONF", "listening-port", "4242") == "+OK\r\n" else { throw HarnessError("REPLCONF refused") }
+        if eof {
+            guard try conn.callString("REPLCONF", "capa", "eof", "capa", "psync2") == "+OK\r\n" else { throw HarnessError("REPLCONF capa refused") }
+        }
+    }
+
+    func sendPSYNC() throws { try conn.send(command: ["PSYNC", "?", "-1"]) }
+
+    func psync() throws -> (String, Int) {
+        try sendPSYNC()
+        return try readFullresync()
+    }
+
+    private func need(_ what: String, _ pred: ([UInt8]) -> Bool) throws {
+        let deadline = Date().addingTimeInterval(30)
+        while !pred(buf) {
+            guard Date() < deadline else {
+                throw HarnessError("timed out waiting for \(what); got \(RespEscape.escape(Array(buf.prefix(200))))")
+            }
+            buf += try conn.readAvailable(timeout: 0.5)
+        }
+    }
+
+    private func lineEnd(_ from: Int = 0) -> Int? {
+        var i = from
+        while i + 1 < buf.count { if buf[i] == 13 && buf[i + 1] == 10 { return i }; i += 1 }
+        return nil
+    }
+
+    /// Takes one line (CRLF dropped), skipping the keep-alive newlines before it.
+    private func takeLine(_ what: String) throws -> String {
+        try need(what) { b in
+            guard let i = b.firstIndex(where: { $0 != 10 }) else { return false }
+            return lineEnd(i) != nil
+        }
+        let start = buf.firstIndex(where: { $0 != 10 })!
+        let end = lineEnd(start)!
+        let line = String(decoding: buf[start..<end], as: UTF8.self)
+        buf.removeFirst(end + 2)
+        return line
+    }
+
+    func readFullresync() throws -> (String, Int) {
+        let line = try takeLine("+FULLRESYNC")
+        let parts = line.split(separator: " ")
+        guard parts.count == 3, parts[0] == "+FULLRESYNC", let off = Int(parts[2]) else {
+            throw HarnessError("unexpected reply to PSYNC: \(line)")
+        }
+        return (String(parts[1]), off)
+    }
+
+    /// The RDB payload; what follows it stays buffered as the stream's start.
+    func readRDB() throws -> [UInt8] {
+        let header = try takeLine("the payload header")
+        if header.hasPrefix("$EOF:") {
+            framing = .eofMark
+            let mark = Array(header.utf8.dropFirst(5))
+            guard mark.count == 40 else { throw HarnessError("EOF mark of \(mark.count) bytes") }
+            try need("the EOF mark") { $0.count >= 40 && Array($0.suffix(40)) == mark }
+            let rdb = Array(buf[..<(buf.count - 40)])
+            buf = []
+            return rdb
+        }
+        guard header.hasPrefix("$"), let len = Int(header.dropFirst()) else { throw HarnessError("payload header \(header)") }
+        framing = .bulkLength
+        try need("the RDB bytes") { $0.count >= len }
+        let rdb = Array(buf[..<len])
+        buf.removeFirst(len)
+        return rdb
+    }
+
+    func ack(_ offset: Int) throws {
+        try conn.send(command: ["REPLCONF", "ACK", String(offset)])
+    }
+
+    /// Reads the stream until `expected` came, allowing the cron's keep-alive PINGs (no
+    /// SELECT needed) before it. Returns the stream bytes consumed through `expected`.
+    func expectStream(startingWith expected: String) throws -> Int {
+        let exp = Array(expected.utf8)
+        let ping = Array("*1\r\n$4\r\nPING\r\n".utf8)
+        try need("the stream") { b in
+            var rest = b[...]
+            while rest.starts(with: ping) { rest = rest.dropFirst(ping.count) }
+            return rest.count >= exp.count || (!exp.starts(with: rest) && !ping.starts(with: rest))
+        }
+        var skipped = 0
+        while buf[skipped...].starts(with: ping) { skipped += ping.count }
+        guard buf[skipped...].starts(with: exp) else {
+            throw HarnessError("stream starts with \(RespEscape.escape(Array(buf.prefix(200))))")
+        }
+        buf.removeFirst(skipped + exp.count)
+        return skipped + exp.count
     }
 }

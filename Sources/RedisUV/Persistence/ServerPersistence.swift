@@ -152,6 +152,7 @@ extension Server {
         options.policy = config.maxmemoryPolicy
         options.nowMs = now
         options.lruClock = lruClock
+        options.keySaveDelay = config.rdbKeySaveDelay
         do {
             try RDBFile.save(includeData ? dbs : [], to: w, options: options)
             if w.writeErrno != 0 { return String(cString: strerror(w.writeErrno)) }

@@ -45,6 +45,9 @@ struct ServerConfig {
     var rdbVersion = 10
     /// Redis's hidden key-load-delay: microseconds slept per key loaded (tests use it).
     var keyLoadDelay = 0
+    /// Redis's hidden rdb-key-save-delay: microseconds slept per key saved (replication
+    /// tests use it to keep a save running).
+    var rdbKeySaveDelay = 0
     /// Redis's hidden loading-process-events-interval-bytes: clients are served (with
     /// -LOADING) every this many bytes of the file while it loads at start-up.
     var loadingProcessEventsIntervalBytes = 2 << 20
@@ -503,6 +506,7 @@ enum ConfigTable {
         bool("rdbchecksum", \.rdbchecksum, mutable: false),
         int("rdb-version", \.rdbVersion, 9...10),
         hidden(int("key-load-delay", \.keyLoadDelay, Int(Int32.min)...Int(Int32.max))),
+        hidden(int("rdb-key-save-delay", \.rdbKeySaveDelay, Int(Int32.min)...Int(Int32.max))),
         hidden(int("loading-process-events-interval-bytes", \.loadingProcessEventsIntervalBytes, 1024...Int(Int32.max))),
         bool("stop-writes-on-bgsave-error", \.stopWritesOnBgsaveError),
         int("active-expire-effort", \.activeExpireEffort, 1...10),
