@@ -401,6 +401,61 @@ final class MasterIntegrationTests: XCTestCase {
         XCTAssertEqual(master.log.components(separatedBy: "Starting BGSAVE for SYNC").count, 2, master.log)
     }
 
+    /// A replica that never ACKs is dropped after repl-timeout; meanwhile the cron PINGs it
+    /// every repl-ping-replica-period through the stream.
+    func testSilentReplicaGetsPingsThenTimesOut() throws {
+        let master = try startMaster(diskless: false, ["--repl-timeout", "2", "--repl-ping-replica-period", "1"])
+        let mc = try master.connect(timeout: 30)
+        try call(mc, "SET", "k", "v")
+        let fake = try FakeReplica(master, eof: false)
+        _ = try fake.psync()
+        _ = try fake.readRDB()
+        let pings = try fake.readStream(seconds: 1.5)
+        XCTAssertTrue(String(decoding: pings, as: UTF8.self).contains("*1\r\n$4\r\nPING\r\n"), RespEscape.escape(pings))
+        try waitUntil("the silent replica dropped", timeout: 15) {
+            String(decoding: try call(mc, "CLIENT", "LIST", "TYPE", "replica").payload ?? [], as: UTF8.self).isEmpty
+        }
+        XCTAssertTrue(master.log.contains("Disconnecting timedout replica (streaming sync)"), master.log)
+    }
+
+    /// With no replica for repl-backlog-ttl the backlog goes, with a new replication id:
+    /// the old history can no longer be continued.
+    func testBacklogFreedAfterTTLStartsANewHistory() throws {
+        let master = try startMaster(diskless: false, ["--repl-backlog-ttl", "1"])
+        let mc = try master.connect(timeout: 30)
+        try call(mc, "SET", "k", "v")
+        var fake: FakeReplica? = try FakeReplica(master, eof: false)
+        let (oldID, offset) = try fake!.psync()
+        _ = try fake!.readRDB()
+        fake!.conn.close()
+        fake = nil
+        try waitUntil("the backlog freed", timeout: 15) { master.log.contains("Replication backlog freed after 1 seconds without connected replicas.") }
+        let again = try FakeReplica(master, eof: false)
+        try again.conn.send(command: ["PSYNC", oldID, String(offset + 1)])
+        let (newID, _) = try again.readFullresync()
+        XCTAssertNotEqual(newID, oldID)
+        XCTAssertEqual(try info(mc, "stats")["sync_partial_err"], "1")
+    }
+
+    /// min-replicas-to-write with a real replica: writes pass while it ACKs, and get
+    /// -NOREPLICAS once its last ACK is older than min-replicas-max-lag (it is stopped).
+    func testMinReplicasToWriteFollowsTheReplicasAcks() throws {
+        let master = try startMaster(diskless: true, ["--min-replicas-to-write", "1", "--min-replicas-max-lag", "2"])
+        let mc = try master.connect(timeout: 30)
+        XCTAssertEqual(try call(mc, "SET", "k", "v").text, "NOREPLICAS Not enough good replicas to write.")
+        let replica = try startReplica(of: master)
+        try waitUntil("writes accepted") { try call(mc, "SET", "k", "v").text == "OK" }
+        kill(replica.pid, SIGSTOP)
+        stoppedPids.append(replica.pid)
+        try waitUntil("writes refused", timeout: 15) {
+            try call(mc, "SET", "k", "v").text == "NOREPLICAS Not enough good replicas to write."
+        }
+        XCTAssertEqual(try call(mc, "GET", "k").text, "v")  // reads still served
+        kill(replica.pid, SIGCONT)
+        stoppedPids.removeAll()
+        try waitUntil("writes accepted again", timeout: 15) { try call(mc, "SET", "k", "v2").text == "OK" }
+    }
+
     /// repl-diskless-sync-delay gathers replicas into one transfer; with
     /// repl-diskless-sync-max-replicas it starts as soon as that many came.
     func testDisklessDelayGathersReplicasIntoOneTransfer() throws {
@@ -506,6 +561,14 @@ private final class FakeReplica {
         let rdb = Array(buf[..<len])
         buf.removeFirst(len)
         return rdb
+    }
+
+    /// Whatever the stream brings within `seconds`.
+    func readStream(seconds: TimeInterval) throws -> [UInt8] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline { buf += try conn.readAvailable(timeout: 0.2) }
+        defer { buf = [] }
+        return buf
     }
 
     func ack(_ offset: Int) throws {
