@@ -111,6 +111,10 @@ final class MasterSideTests: InProcessTestCase {
         XCTAssertEqual(server.repl.syncPartialOK, 1)
         XCTAssertTrue(client.flags.contains(.replica))
         XCTAssertEqual(client.flagLetters, "S")
+        client.peerAddress = "127.0.0.1:50000"
+        client.replicaState!.listeningPort = 6380
+        client.replicaState!.ackOffset = 7
+        XCTAssertEqual(server.replicaInfoLines().map { "\($0.0):\($0.1)" }, ["slave0:ip=127.0.0.1,port=6380,state=online,offset=7,lag=0"])
         client.out.count = 0
         write("DEL", "a")
         XCTAssertEqual(String(decoding: client.out.bytes, as: UTF8.self), "*2\r\n$3\r\nDEL\r\n$1\r\na\r\n")

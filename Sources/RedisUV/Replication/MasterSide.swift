@@ -88,6 +88,28 @@ extension Server {
         return "client id #\(c.id)"
     }
 
+    /// INFO replication's replica lines, for whoever writes that section (Redis's
+    /// genRedisInfoString): ("slaveN", "ip=...,port=...,state=...,offset=...,lag=..."), in
+    /// attach order. connected_slaves is repl.replicas.count.
+    func replicaInfoLines() -> [(String, String)] {
+        var out: [(String, String)] = []
+        for c in repl.replicas {
+            guard let rs = c.replicaState else { continue }
+            var ip = rs.announcedIP ?? ""
+            if ip.isEmpty, let colon = c.peerAddress.lastIndex(of: ":") { ip = String(c.peerAddress[..<colon]) }
+            if ip.isEmpty { continue }
+            let state: String
+            switch rs.phase {
+            case .waitBgsaveStart, .waitBgsaveEnd: state = "wait_bgsave"
+            case .sendBulk: state = "send_bulk"
+            case .online: state = rs.rdbOnly ? "rdb_transmitted" : "online"
+            }
+            let lag = rs.phase == .online ? wallClockMs() / 1000 - rs.ackTimeMs / 1000 : 0
+            out.append(("slave\(out.count)", "ip=\(ip),port=\(rs.listeningPort),state=\(state),offset=\(rs.ackOffset),lag=\(lag)"))
+        }
+        return out
+    }
+
     /// The replica state of `c`, created on its first REPLCONF.
     func replicaStateCreating(_ c: Client) -> ReplicaClientState {
         if let rs = c.replicaState { return rs }
