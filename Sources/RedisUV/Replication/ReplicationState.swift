@@ -66,6 +66,9 @@ final class ReplicationState {
 
     init() {
         replid = ReplicationState.randomReplid()
+        // Redis's repl_no_slaves_since starts at start-up: a backlog kept by a former
+        // replica is not freed at once.
+        noReplicasSince = wallClockMs() / 1000
     }
 
     deinit { encodeBuffer.release() }
