@@ -232,6 +232,9 @@ final class MasterIntegrationTests: XCTestCase {
         let stats = try info(mc, "stats")
         XCTAssertEqual(stats["sync_full"], "1")
         XCTAssertEqual(stats["sync_partial_ok"], "0")
+        // What went to the replica counts as replication output (the stream carried a
+        // 3 MB value; the RDB's compresses to almost nothing).
+        XCTAssertGreaterThan(Int(stats["total_net_repl_output_bytes"] ?? "") ?? 0, 3 << 20)
         XCTAssertTrue(master.log.contains(diskless ? "Starting BGSAVE for SYNC with target: replicas sockets"
                                                    : "Starting BGSAVE for SYNC with target: disk"), master.log)
         // The replica sees redis-uv as its master, in CLIENT LIST as a replica (flag S).

@@ -119,6 +119,8 @@ final class MasterSideTests: InProcessTestCase {
         write("DEL", "a")
         XCTAssertEqual(String(decoding: client.out.bytes, as: UTF8.self), "*2\r\n$3\r\nDEL\r\n$1\r\na\r\n")
         XCTAssertTrue(run("INFO", "stats").contains("sync_full:0\r\nsync_partial_ok:1\r\nsync_partial_err:0\r\n"))
+        run("CONFIG", "RESETSTAT")
+        XCTAssertTrue(run("INFO", "stats").contains("sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n"))
     }
 
     func testUnknownHistoryCountsAPartialErrorAndStartsAFullSync() {

@@ -295,6 +295,9 @@ extension Server {
     /// resetErrorTableStats).
     func resetStats() {
         stats.reset()
+        repl.syncFull = 0
+        repl.syncPartialOK = 0
+        repl.syncPartialErr = 0
         for cmd in commands.all {
             for each in [cmd] + cmd.sortedSubcommands {
                 each.calls = 0

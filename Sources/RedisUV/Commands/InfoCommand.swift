@@ -262,7 +262,7 @@ enum InfoCommand {
             ("total_net_input_bytes", String(st.netInputBytes)),
             ("total_net_output_bytes", String(st.netOutputBytes)),
             ("total_net_repl_input_bytes", "0"),
-            ("total_net_repl_output_bytes", "0"),
+            ("total_net_repl_output_bytes", String(st.netReplOutputBytes)),
             ("instantaneous_input_kbps", formatC("%.2f", Double(st.inputMetric.value) / 1024)),
             ("instantaneous_output_kbps", formatC("%.2f", Double(st.outputMetric.value) / 1024)),
             ("instantaneous_input_repl_kbps", "0.00"),

@@ -59,7 +59,11 @@ final class Connection {
             // Redis's writeToClient counts writing as interaction (CLIENT LIST idle=):
             // a subscriber receiving messages is not idle.
             c.lastInteraction = c.server.cachedTimeMs
-            c.server.stats.netOutputBytes &+= n
+            if c.flags.contains(.replica) {
+                c.server.stats.netReplOutputBytes &+= n
+            } else {
+                c.server.stats.netOutputBytes &+= n
+            }
             c.server.stats.writesProcessed &+= 1
             c.totalNetOutput &+= n
             var written = 0
