@@ -81,8 +81,8 @@ final class MasterSideTests: InProcessTestCase {
         XCTAssertEqual(run("REPLCONF", "nope", "1"), "-ERR Unrecognized REPLCONF option: nope\r\n")
         XCTAssertEqual(run("REPLCONF", "rdb-only", "2"), "-ERR value is out of range, value must between 0 and 1\r\n")
         XCTAssertEqual(run("REPLCONF", "rdb-filter-only", "keys"), "-ERR Unsupported rdb-filter-only option: keys\r\n")
-        XCTAssertEqual(run("REPLCONF", "ip-address", String(repeating: "1", count: 46)),
-                       "-ERR REPLCONF ip-address provided by replica instance is too long: 46 bytes\r\n")
+        XCTAssertEqual(run("REPLCONF", "ip-address", String(repeating: "1", count: 256)),
+                       "-ERR REPLCONF ip-address provided by replica instance is too long: 256 bytes\r\n")
         XCTAssertEqual(run("REPLCONF", "ip-address", "10.0.0.1"), "+OK\r\n")
         XCTAssertEqual(rs.announcedIP, "10.0.0.1")
         // ACK from a client that is not a replica, and GETACK on a master: no reply at all.

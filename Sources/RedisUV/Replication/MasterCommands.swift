@@ -23,7 +23,7 @@ enum MasterCommands {
                 server.replicaStateCreating(c).listeningPort = port
             } else if argv.equals(j, "ip-address") {
                 let addr = argv[j + 1]
-                if addr.count >= 46 {  // NET_HOST_STR_LEN
+                if addr.count >= 256 {  // NET_HOST_STR_LEN
                     c.addReplyError("REPLCONF ip-address provided by replica instance is too long: \(addr.count) bytes")
                     return
                 }
