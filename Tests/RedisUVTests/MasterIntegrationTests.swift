@@ -381,6 +381,23 @@ final class MasterIntegrationTests: XCTestCase {
         XCTAssertEqual(try call(mc, "WAIT", "1", "5000").integer, 1)
     }
 
+    /// Legacy SYNC (redis-cli --replica, old replicas): no +FULLRESYNC line, the RDB as a
+    /// sized bulk, then the stream; it sends no ACKs and is never timed out for that.
+    func testLegacySyncGetsTheRDBThenTheStream() throws {
+        let master = try startMaster(diskless: true, ["--repl-timeout", "1"])
+        let mc = try master.connect(timeout: 30)
+        try call(mc, "SET", "old", "1")
+        let fake = try FakeReplica(master, eof: false)
+        try fake.conn.send(command: ["SYNC"])
+        let rdb = try fake.readRDB()
+        XCTAssertEqual(fake.framing, .bulkLength)
+        XCTAssertTrue(String(decoding: rdb, as: UTF8.self).contains("old"))
+        usleep(2_500_000)  // past repl-timeout without an ACK
+        try call(mc, "SET", "new", "2")
+        _ = try fake.expectStream(startingWith: "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$3\r\nnew\r\n$1\r\n2\r\n")
+        XCTAssertEqual(try info(mc, "stats")["sync_full"], "1")
+    }
+
     /// A replica arriving while a save for another replica runs shares it: same
     /// FULLRESYNC offset, the first one's buffered stream copied (Redis's CASE 1).
     func testReplicaArrivingDuringADiskSaveSharesIt() throws {

@@ -59,7 +59,9 @@ extension Client {
                 execute(buf)
                 parser.resetCommand()
                 if flags.contains(.closeAfterReply) || flags.contains(.closeASAP) || blocked != nil { return }
-                if pendingOutputBytes >= Connection.backpressureBytes {
+                // (Not a replica: its output is the stream, bounded by its own limit, and
+                // its ACKs must keep being read.)
+                if pendingOutputBytes >= Connection.backpressureBytes && !flags.contains(.replica) {
                     flags.insert(.inputPaused)
                     return
                 }

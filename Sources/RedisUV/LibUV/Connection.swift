@@ -103,7 +103,7 @@ final class Connection {
         if writesInFlight == 0 && c.out.count == 0 {
             if c.flags.contains(.closeAfterReply) { close(); return }
             if c.flags.contains(.inputPaused) { resumeInput() }
-        } else if bytesInFlight >= Connection.backpressureBytes && !c.flags.contains(.inputPaused) {
+        } else if bytesInFlight >= Connection.backpressureBytes && !c.flags.contains(.inputPaused) && !c.flags.contains(.replica) {
             c.flags.insert(.inputPaused)
             stopReading()
         }
