@@ -102,6 +102,9 @@ struct ServerConfig {
     var maxmemoryEvictionTenacity = 10
     /// Bytes, or a percentage stored negated (Redis's PERCENT_CONFIG): -5 is "5%".
     var maxmemoryClients = 0
+    // In effect (Replication/MasterSide.swift): repl-backlog-size/-ttl, repl-timeout,
+    // repl-ping-replica-period, repl-diskless-sync/-delay/-max-replicas,
+    // repl-disable-tcp-nodelay, min-replicas-to-write/-max-lag.
     var replBacklogSize = 1024 * 1024
     var replBacklogTTL = 3600
     var replTimeout = 60
