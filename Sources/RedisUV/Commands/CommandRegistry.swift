@@ -24,5 +24,6 @@ enum CommandRegistry {
             + StreamCommands.table
             + DumpRestoreCommands.table
             + ReplicaCommands.table
+            + MasterCommands.table
     }
 }

@@ -284,6 +284,10 @@ extension Server {
         if old.hz != new.hz { loop?.setHz(new.hz) }
         if old.loglevel != new.loglevel { log.level = Logger.level(named: new.loglevel) }
         if old.maxmemoryPolicy != new.maxmemoryPolicy { applyAccessPolicy() }
+        if old.replBacklogSize != new.replBacklogSize { resizeReplicationBacklog() }
+        if old.minReplicasToWrite != new.minReplicasToWrite || old.minReplicasMaxLag != new.minReplicasMaxLag {
+            refreshGoodReplicasCount()
+        }
         // requirepass: Redis keeps existing connections authenticated; new ones must AUTH.
     }
 
@@ -291,6 +295,9 @@ extension Server {
     /// resetErrorTableStats).
     func resetStats() {
         stats.reset()
+        repl.syncFull = 0
+        repl.syncPartialOK = 0
+        repl.syncPartialErr = 0
         for cmd in commands.all {
             for each in [cmd] + cmd.sortedSubcommands {
                 each.calls = 0

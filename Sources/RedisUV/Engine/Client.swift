@@ -100,6 +100,9 @@ final class Client {
     // Replication (Replication/)
     /// Set while this client is a replica of ours (flag `.replica`).
     var replicaState: ReplicaClientState? = nil
+    /// The replication offset right after this client's last propagated write: what WAIT
+    /// waits for (Redis's c->woff).
+    var woff: Int64 = 0
 
     /// Bytes waiting to be written: buffered here plus handed to the transport.
     @inline(__always) var pendingOutputBytes: Int { out.count &+ outputInFlight }

@@ -68,7 +68,9 @@ extension Client {
                 }
                 parser.resetCommand()
                 if flags.contains(.closeAfterReply) || flags.contains(.closeASAP) || blocked != nil { return }
-                if pendingOutputBytes >= Connection.backpressureBytes {
+                // (Not a replica: its output is the stream, bounded by its own limit, and
+                // its ACKs must keep being read.)
+                if pendingOutputBytes >= Connection.backpressureBytes && !flags.contains(.replica) {
                     flags.insert(.inputPaused)
                     return
                 }
@@ -134,9 +136,12 @@ extension Server {
     /// written: the reply buffer plus what the transport still holds.
     @inline(__always)
     func checkOutputLimits(_ c: Client, async: Bool = true) {
-        let limit = c.pubsub == nil ? config.outputLimits.normal : config.outputLimits.pubsub
+        let replica = c.flags.contains(.replica) ? c.replicaState : nil
+        let limit = replica != nil ? config.outputLimits.replica
+            : c.pubsub == nil ? config.outputLimits.normal : config.outputLimits.pubsub
         if limit.hard == 0 && limit.soft == 0 { return }
-        let used = c.pendingOutputBytes
+        // A replica's stream waiting for its RDB counts (Redis's shared replication buffer).
+        let used = c.pendingOutputBytes &+ (replica?.pendingStream.count ?? 0)
         var over = limit.hard > 0 && used >= limit.hard
         if limit.soft > 0 && used >= limit.soft {
             // As Redis: the first time only records when (in seconds); the limit counts
@@ -158,6 +163,9 @@ extension Server {
                 log.warning("Client \(info) closed for overcoming of output buffer limits.")
             }
             c.flags.insert(.closeASAP)
+            // Not necessarily the client running a command (a replica fed by another's
+            // write): the next flush closes it.
+            scheduleWrite(c)
         }
     }
 }

@@ -79,6 +79,8 @@ extension Server {
         // A replica refuses writes except from its master (Replication/ReplicaCommands.swift).
         let replica = repl.master != nil
         if replica && rejectWriteOnReplica(c, cmd) { return }
+        // min-replicas-to-write: writes need enough replicas with a recent ACK (MasterSide).
+        if config.minReplicasToWrite > 0 && rejectWriteForTooFewReplicas(c, cmd) { return }
         // Pub/Sub: a RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET.
         if c.pubsub != nil && rejectInSubscribedContext(c, cmd) { return }
         // -MASTERDOWN while the link is down and replica-serve-stale-data is off.

@@ -41,6 +41,11 @@ final class Connection {
         uv_read_start(stream, onAlloc, onRead)
     }
 
+    /// TCP_NODELAY on or off (repl-disable-tcp-nodelay for replicas).
+    func setNoDelay(_ on: Bool) {
+        _ = uv_tcp_nodelay(handle, on ? 1 : 0)
+    }
+
     func stopReading() {
         guard reading else { return }
         reading = false
@@ -58,7 +63,11 @@ final class Connection {
             // Redis's writeToClient counts writing as interaction (CLIENT LIST idle=):
             // a subscriber receiving messages is not idle.
             c.lastInteraction = c.server.cachedTimeMs
-            c.server.stats.netOutputBytes &+= n
+            if c.flags.contains(.replica) {
+                c.server.stats.netReplOutputBytes &+= n
+            } else {
+                c.server.stats.netOutputBytes &+= n
+            }
             c.server.stats.writesProcessed &+= 1
             c.totalNetOutput &+= n
             var written = 0
@@ -98,7 +107,7 @@ final class Connection {
         if writesInFlight == 0 && c.out.count == 0 {
             if c.flags.contains(.closeAfterReply) { close(); return }
             if c.flags.contains(.inputPaused) { resumeInput() }
-        } else if bytesInFlight >= Connection.backpressureBytes && !c.flags.contains(.inputPaused) {
+        } else if bytesInFlight >= Connection.backpressureBytes && !c.flags.contains(.inputPaused) && !c.flags.contains(.replica) {
             c.flags.insert(.inputPaused)
             stopReading()
         }
@@ -109,6 +118,12 @@ final class Connection {
         bytesInFlight -= bytes
         if closing { return }
         if status < 0 { close(); return }
+        if writesInFlight == 0 && client.out.count == 0 && client.replicaState != nil {
+            // A replica's socket drained: the next RDB chunk may go (MasterSide); it may
+            // write again, or close.
+            client.server.replicaOutputDrained(client)
+            if closing { return }
+        }
         if writesInFlight == 0 {
             if client.out.count > 0 {
                 client.server.scheduleWrite(client)

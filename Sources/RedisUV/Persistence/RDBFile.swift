@@ -197,6 +197,8 @@ enum RDBFile {
         var policy = "noeviction"
         var nowMs: Int64 = 0
         var lruClock: UInt32 = 0
+        /// rdb-key-save-delay: microseconds slept per key (debugDelay).
+        var keySaveDelay = 0
     }
 
     /// Writes an RDB image of `dbs` (rdbSaveRio): header, aux fields, each non-empty
@@ -230,6 +232,7 @@ enum RDBFile {
                     w.byte(RDB.opFreq)
                     w.byte(UInt8(truncatingIfNeeded: lfu.counter(of: e.lru, nowMs: o.nowMs)))
                 }
+                if o.keySaveDelay != 0 { debugDelay(o.keySaveDelay) }
                 // The type byte comes before the key (rdbSaveKeyValuePair).
                 do {
                     try saveKeyValue(e, to: w, version: o.version)

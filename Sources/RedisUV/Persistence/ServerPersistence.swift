@@ -179,6 +179,29 @@ extension Server {
         return aux
     }
 
+    /// Writes an RDB image of the keyspace (none with `includeData` false: a filtered
+    /// replica's RDB) to `fd` (Redis's rdbSaveRio). Returns the failure, or nil.
+    func rdbWrite(to fd: Int32, includeData: Bool = true) -> String? {
+        let now = wallClockMs()
+        let w = RDBWriter(fd: fd, compress: config.rdbcompression)
+        var options = RDBFile.SaveOptions()
+        options.version = config.rdbVersion
+        options.compress = config.rdbcompression
+        options.checksum = config.rdbchecksum
+        options.aux = rdbAuxFields(nowMs: now)
+        options.policy = config.maxmemoryPolicy
+        options.nowMs = now
+        options.lruClock = lruClock
+        options.keySaveDelay = config.rdbKeySaveDelay
+        do {
+            try RDBFile.save(includeData ? dbs : [], to: w, options: options)
+            if w.writeErrno != 0 { return String(cString: strerror(w.writeErrno)) }
+        } catch {
+            return "\(error)"
+        }
+        return nil
+    }
+
     /// Writes the whole keyspace to `path` through a temp file: write, fsync, rename
     /// (Redis's rdbSave). Used by SAVE and, in the forked child, by BGSAVE. Logs and
     /// returns false on failure; the previous file is left untouched.
@@ -196,23 +219,7 @@ extension Server {
             log.warning("Failed opening the temp RDB file \(tempName) (in server root dir \(dir)) for saving: \(String(cString: strerror(errno)))")
             return false
         }
-        let now = wallClockMs()
-        let w = RDBWriter(fd: fd, compress: config.rdbcompression)
-        var options = RDBFile.SaveOptions()
-        options.version = config.rdbVersion
-        options.compress = config.rdbcompression
-        options.checksum = config.rdbchecksum
-        options.aux = rdbAuxFields(nowMs: now)
-        options.policy = config.maxmemoryPolicy
-        options.nowMs = now
-        options.lruClock = lruClock
-        var failure: String? = nil
-        do {
-            try RDBFile.save(dbs, to: w, options: options)
-            if w.writeErrno != 0 { failure = String(cString: strerror(w.writeErrno)) }
-        } catch {
-            failure = "\(error)"
-        }
+        var failure = rdbWrite(to: fd)
         if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         close(fd)
         if let failure {
@@ -302,6 +309,14 @@ extension Server {
         if r == 0 { return }
         let pid = p.childPid
         p.childPid = 0
+        // A diskless transfer's child (MasterSide) touches none of the save statistics.
+        if repl.rdbChildType == .socket {
+            replicationSocketChildDone(reaped: r > 0, status: status)
+            return
+        }
+        // Replicas waiting for this save get the file, or are dropped (MasterSide).
+        var savedOK = false
+        defer { replicationDiskSaveDone(ok: savedOK) }
         let cow = takeChildCowReport()
         p.lastBgsaveTimeSec = Int((wallClockMs() - p.childStartTime) / 1000)
         if r < 0 {
@@ -319,6 +334,7 @@ extension Server {
             lastSaveTime = wallClockMs() / 1000
             p.lastBgsaveOK = true
             p.saves += 1
+            savedOK = true
         } else if exited {
             log.warning("Background saving error")
             p.lastBgsaveOK = false
@@ -339,6 +355,9 @@ extension Server {
         unlink((config.dir.isEmpty ? "." : config.dir) + "/temp-\(p.childPid).rdb")
         p.childPid = 0
         _ = takeChildCowReport()
+        // Replicas waiting for that save are dropped (MasterSide; Redis does it when it
+        // reaps the killed child).
+        replicationRDBChildKilled()
     }
 
     /// Reads (and closes) the child's copy-on-write report, if it sent one.

@@ -99,6 +99,13 @@ extension Server {
         // EXEC propagates its commands, not itself; the link to our master is not
         // propagated by command (its raw stream is proxied instead, ReplicaSide).
         if (dirtied || force) && !prevent && !cmd.propagatesItsBody && !c.flags.contains(.master) && isPropagating {
+            if instead == nil && callDepth == 0 && p.pending.isEmpty && p.observers.isEmpty {
+                // The common case, one command as it came: encoded straight from its
+                // argument views, nothing allocated.
+                replicationFeedReplicas(dbid: c.db.id, argv)
+                c.woff = repl.masterReplOffset
+                return
+            }
             let vector = instead ?? (0..<argv.count).map { Array(argv[$0]) }
             p.pending.append(PropagatedCommand(dbid: c.db.id, argv: vector, replOnly: replOnly))
         }
@@ -106,6 +113,8 @@ extension Server {
         // run directly, sends its effects without a transaction, as active expiry does.
         if callDepth == 0 && !p.pending.isEmpty {
             propagatePendingCommands(transaction: !cmd.flags.contains(.touchesArbitraryKeys))
+            // WAIT waits for the offset right after the client's last write (Redis's c->woff).
+            c.woff = repl.masterReplOffset
         }
         // A nested call (inside EXEC) leaves its effects queued: the enclosing call must
         // still take this path to send them, even if it changed nothing itself.
@@ -139,13 +148,55 @@ extension Server {
         let r = repl
         if r.master != nil { return }
         if r.backlog == nil && r.replicas.isEmpty { return }
-        var bytes: [UInt8] = []
-        if r.lastSelectedDb != dbid {
-            Self.encodeCommand([Array("SELECT".utf8), Array(String(dbid).utf8)], into: &bytes)
-            r.lastSelectedDb = dbid
+        var buf = r.encodeBuffer
+        buf.count = 0
+        if r.lastSelectedDb != dbid { Self.encodeSelect(dbid, into: &buf); r.lastSelectedDb = dbid }
+        buf.append(byte: UInt8(ascii: "*"))
+        buf.appendDecimal(argv.count)
+        buf.append("\r\n")
+        for a in argv {
+            a.withUnsafeBytes { Self.encodeBulk($0, into: &buf) }
         }
-        Self.encodeCommand(argv, into: &bytes)
-        bytes.withUnsafeBytes { feedReplicationStream($0) }
+        r.encodeBuffer = buf
+        feedReplicationStream(buf.bytes)
+        r.encodeBuffer.count = 0
+        r.encodeBuffer.trim(ifCapacityOver: 1 << 20, keep: 4096)
+    }
+
+    /// The same from a command's argument views (no copies).
+    func replicationFeedReplicas(dbid: Int, _ argv: Argv) {
+        let r = repl
+        if r.master != nil { return }
+        if r.backlog == nil && r.replicas.isEmpty { return }
+        var buf = r.encodeBuffer
+        buf.count = 0
+        if r.lastSelectedDb != dbid { Self.encodeSelect(dbid, into: &buf); r.lastSelectedDb = dbid }
+        buf.append(byte: UInt8(ascii: "*"))
+        buf.appendDecimal(argv.count)
+        buf.append("\r\n")
+        for i in 0..<argv.count { Self.encodeBulk(argv[i], into: &buf) }
+        r.encodeBuffer = buf
+        feedReplicationStream(buf.bytes)
+        r.encodeBuffer.count = 0
+        r.encodeBuffer.trim(ifCapacityOver: 1 << 20, keep: 4096)
+    }
+
+    @inline(__always)
+    private static func encodeBulk(_ a: UnsafeRawBufferPointer, into buf: inout ByteBuffer) {
+        buf.append(byte: UInt8(ascii: "$"))
+        buf.appendDecimal(a.count)
+        buf.append("\r\n")
+        buf.append(a)
+        buf.append("\r\n")
+    }
+
+    private static func encodeSelect(_ dbid: Int, into buf: inout ByteBuffer) {
+        let db = String(dbid)
+        buf.append("*2\r\n$6\r\nSELECT\r\n$")
+        buf.appendDecimal(db.utf8.count)
+        buf.append("\r\n")
+        buf.append(db)
+        buf.append("\r\n")
     }
 
     /// Stream bytes (already RESP) into the backlog and the replicas' buffers, advancing
@@ -155,15 +206,21 @@ extension Server {
         r.backlog?.append(bytes)
         r.masterReplOffset += Int64(bytes.count)
         for c in r.replicas {
-            guard let rs = c.replicaState else { continue }
+            guard let rs = c.replicaState, !rs.rdbOnly else { continue }
             switch rs.phase {
             case .waitBgsaveStart:
                 continue  // its snapshot is not taken yet: this is in it
             case .waitBgsaveEnd, .sendBulk:
                 rs.pendingStream.append(bytes)
+                checkOutputLimits(c)
             case .online:
-                c.out.append(bytes)
+                if rs.startStreamOnAck {
+                    rs.pendingStream.append(bytes)
+                } else {
+                    c.out.append(bytes)
+                }
                 scheduleWrite(c)
+                checkOutputLimits(c)
             }
         }
     }

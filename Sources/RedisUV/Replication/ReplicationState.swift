@@ -35,9 +35,46 @@ final class ReplicationState {
     var syncPartialOK = 0
     var syncPartialErr = 0
 
+    // Master side (MasterSide.swift)
+    /// Online replicas whose last ACK is at most min-replicas-max-lag old, as last counted
+    /// (Redis's repl_good_slaves_count, refreshed by the cron and when replicas come and go).
+    var goodReplicasCount = 0
+    /// A WAIT blocked: send REPLCONF GETACK to the replicas before sleeping
+    /// (Redis's get_ack_from_slaves).
+    var getAckRequested = false
+    /// Clients blocked in WAIT, newest first as Redis's clients_waiting_acks.
+    var waitingAcks: [WaitingAck] = []
+    /// What the running RDB child (if any) writes to: a file, or replica sockets through
+    /// a pipe (Redis's rdb_child_type).
+    var rdbChildType: RDBChildType = .none
+    /// The diskless transfer in progress (rdbSaveToSlavesSockets's pipe and connections).
+    var diskless: DisklessTransfer? = nil
+    /// replicationCron runs once a second (Redis: run_with_period(1000)); counts its runs.
+    var cronLoops = 0
+    var lastCronMs: Int64 = 0
+    /// The replica side's answer to REPLCONF GETACK from our master (replicationSendAck);
+    /// set by ReplicaSide.
+    var onGetack: ((Server) -> Void)? = nil
+    /// On a replica: the database its master's stream is in, for the RDB's repl-stream-db
+    /// (rdbPopulateSaveInfo: server.master->db->id); maintained by ReplicaSide.
+    var replicaStreamDb: Int? = nil
+
+    /// Scratch for encoding one propagated command (reused: no allocation per write).
+    var encodeBuffer = ByteBuffer(capacity: 4096)
+
+    /// Something for beforeSleep to do (one check on the hot path).
+    @inline(__always) var needsBeforeSleep: Bool {
+        getAckRequested || !waitingAcks.isEmpty
+    }
+
     init() {
         replid = ReplicationState.randomReplid()
+        // Redis's repl_no_slaves_since starts at start-up: a backlog kept by a former
+        // replica is not freed at once.
+        noReplicasSince = wallClockMs() / 1000
     }
+
+    deinit { encodeBuffer.release() }
 
     static func randomReplid() -> [UInt8] {
         let hex = Array("0123456789abcdef".utf8)
@@ -184,15 +221,21 @@ final class ReplicationBacklog {
         return out
     }
 
-    /// CONFIG SET repl-backlog-size: the history is dropped (Redis's resizeReplicationBacklog
-    /// in 7.0 keeps it; dropping is safe: replicas then full-sync).
-    func resize(_ newCapacity: Int, nextOffset: Int64) {
+    /// CONFIG SET repl-backlog-size (Redis's resizeReplicationBacklog): the newest
+    /// min(histlen, new capacity) bytes are kept, so replicas can still continue.
+    func resize(_ newCapacity: Int) {
+        let newCap = Swift.max(newCapacity, 16 * 1024)
+        if newCap == capacity { return }
+        let keep = Swift.min(histlen, newCap)
+        let from = firstByteOffset + Int64(histlen - keep)
+        let kept = bytes(from: from)
         storage.deallocate()
-        capacity = Swift.max(newCapacity, 16 * 1024)
+        capacity = newCap
         storage = .allocate(capacity: capacity)
         writeIndex = 0
         histlen = 0
-        firstByteOffset = nextOffset
+        firstByteOffset = from
+        append(kept)
     }
 }
 
@@ -214,6 +257,42 @@ final class ReplicaClientState {
     var initialOffset: Int64 = 0
     /// Stream bytes produced while the replica waits for its RDB: sent once the RDB is.
     var pendingStream = ByteBuffer()
+    /// Diskless: the RDB went out; the stream starts at the replica's first ACK
+    /// (Redis's repl_start_cmd_stream_on_ack). Stream bytes wait in pendingStream until then.
+    var startStreamOnAck = false
+    /// Legacy SYNC (Redis's CLIENT_PRE_PSYNC): no +FULLRESYNC line, no ACKs expected.
+    var prePSYNC = false
+    /// REPLCONF rdb-only 1: the replica wants the RDB only, no stream (CLIENT_REPL_RDBONLY).
+    var rdbOnly = false
+    /// REPLCONF rdb-filter-only (Redis's slave_req): what its RDB leaves out. Replicas
+    /// share an RDB only with equal requirements.
+    var requirements = 0
+    static let excludeDataReq = 1
+    static let excludeFunctionsReq = 2
+    var excludeData: Bool { requirements & ReplicaClientState.excludeDataReq != 0 }
+    /// When the replica asked for a sync (Unix ms): repl-diskless-sync-delay counts from it.
+    var syncRequestedMs: Int64 = 0
+    /// Disk-based transfer: the RDB file, the bytes of it sent, its size, the "$<len>" line.
+    var dbfd: Int32 = -1
+    var dbOffset = 0
+    var dbSize = 0
+    /// A burst of the file went out without the socket pushing back: the rest follows at
+    /// the loop's next turn.
+    var bulkResumeScheduled = false
+    /// Diskless: when a write to this replica last left bytes unsent (Unix ms), or 0
+    /// (Redis's repl_last_partial_write, for repl-timeout during the transfer).
+    var lastPartialWriteMs: Int64 = 0
 
     deinit { pendingStream.release() }
 }
+
+/// A client blocked in WAIT (Redis's bpop.reploffset / numreplicas).
+struct WaitingAck {
+    let client: Client
+    let state: BlockState
+    let offset: Int64
+    let numReplicas: Int
+}
+
+/// Redis's rdb_child_type.
+enum RDBChildType { case none, disk, socket }

@@ -45,6 +45,9 @@ struct ServerConfig {
     var rdbVersion = 10
     /// Redis's hidden key-load-delay: microseconds slept per key loaded (tests use it).
     var keyLoadDelay = 0
+    /// Redis's hidden rdb-key-save-delay: microseconds slept per key saved (replication
+    /// tests use it to keep a save running).
+    var rdbKeySaveDelay = 0
     /// Redis's hidden loading-process-events-interval-bytes: clients are served (with
     /// -LOADING) every this many bytes of the file while it loads at start-up.
     var loadingProcessEventsIntervalBytes = 2 << 20
@@ -99,6 +102,9 @@ struct ServerConfig {
     var maxmemoryEvictionTenacity = 10
     /// Bytes, or a percentage stored negated (Redis's PERCENT_CONFIG): -5 is "5%".
     var maxmemoryClients = 0
+    // In effect (Replication/MasterSide.swift): repl-backlog-size/-ttl, repl-timeout,
+    // repl-ping-replica-period, repl-diskless-sync/-delay/-max-replicas,
+    // repl-disable-tcp-nodelay, min-replicas-to-write/-max-lag.
     var replBacklogSize = 1024 * 1024
     var replBacklogTTL = 3600
     var replTimeout = 60
@@ -503,6 +509,7 @@ enum ConfigTable {
         bool("rdbchecksum", \.rdbchecksum, mutable: false),
         int("rdb-version", \.rdbVersion, 9...10),
         hidden(int("key-load-delay", \.keyLoadDelay, Int(Int32.min)...Int(Int32.max))),
+        hidden(int("rdb-key-save-delay", \.rdbKeySaveDelay, Int(Int32.min)...Int(Int32.max))),
         hidden(int("loading-process-events-interval-bytes", \.loadingProcessEventsIntervalBytes, 1024...Int(Int32.max))),
         bool("stop-writes-on-bgsave-error", \.stopWritesOnBgsaveError),
         int("active-expire-effort", \.activeExpireEffort, 1...10),

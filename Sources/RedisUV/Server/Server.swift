@@ -107,6 +107,7 @@ final class Server {
         if c.blocked != nil { unblockClient(c) }
         freeClientMultiState(c)
         if c.pubsub != nil { pubsubUnsubscribeEverything(c) }
+        if c.flags.contains(.replica) { replicationReplicaGone(c) }
         clients.removeValue(forKey: c.id)
         c.flags.insert(.closed)
         if repl.master != nil { replicaLinkClientGone(c) }
@@ -129,6 +130,7 @@ final class Server {
     func beforeSleep() {
         if !blocking.readyKeys.isEmpty { handleClientsBlockedOnKeys() }
         if !blocking.unblocked.isEmpty { processUnblockedClients() }
+        if repl.needsBeforeSleep { masterSideBeforeSleep() }  // WAIT and its GETACKs
         // While a file loads (clients served from the loader) only replies go out, as in
         // Redis's beforeSleep under processEventsWhileBlocked: no expiry mid-load.
         // A replica expires nothing itself: its master sends the DELs (Redis runs the
@@ -163,6 +165,7 @@ final class Server {
         pubsubCron()
         persistenceCron()
         if repl.master != nil { replicaCron() }
+        masterSideCron()
         if shutdownRequested { loop?.stop() }
     }
 

@@ -12,6 +12,8 @@ final class ServerStats {
     var errorCodes: [String: Int] = [:]
     var netInputBytes = 0
     var netOutputBytes = 0
+    /// Bytes written to replicas (the stream and their RDBs), which Redis counts apart.
+    var netReplOutputBytes = 0
     var expiredTimeCapReached = 0
     var keyspace = KeyspaceStats()
     /// Read and write events handled by the transport (INFO total_reads/writes_processed).
@@ -72,6 +74,7 @@ final class ServerStats {
         errorCodes = [:]
         netInputBytes = 0
         netOutputBytes = 0
+        netReplOutputBytes = 0
         expiredTimeCapReached = 0
         keyspace.hits = 0
         keyspace.misses = 0
