@@ -687,4 +687,20 @@ final class ReplicaIntegrationTests: XCTestCase {
         XCTAssertTrue(uv.log.contains("Trying a partial resynchronization"))
         XCTAssertTrue(uv.log.contains("Full resync from master"))
     }
+
+    /// A synced link with nothing on it for longer than repl-timeout (the master PINGs only
+    /// every 10 s) is dropped and continued by a partial resync.
+    func testIdleSyncedLinkTimesOutAndResumes() throws {
+        let master = try startMaster(diskless: true)
+        let mc = try master.connect()
+        defer { mc.close() }
+        try call(mc, "SET", "k", "v")
+        let replica = try startReplica(of: master, extra: ["--repl-timeout", "1"])
+        try waitInSync(master, replica)
+        try waitUntil("the master timeout", timeout: 20) { replica.log.contains("MASTER timeout: no data nor PING received...") }
+        try waitUntil("the partial resync", timeout: 20) { replica.log.contains("Successful partial resynchronization with master.") }
+        try call(mc, "SET", "k2", "v2")
+        try assertSameData(master, replica)
+        XCTAssertEqual(try info(mc, "sync_full", section: "stats"), "1")
+    }
 }
