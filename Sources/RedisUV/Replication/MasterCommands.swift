@@ -49,7 +49,7 @@ enum MasterCommands {
                 return
             } else if argv.equals(j, "getack") {
                 // Our master asks for an ACK now (the replica side answers it).
-                if server.repl.master != nil { server.repl.onGetack?(server) }
+                if server.repl.master != nil { server.replicationSendAck() }
                 return
             } else if argv.equals(j, "rdb-only") {
                 guard let v = parseStrictInt(argv[j + 1]) else {

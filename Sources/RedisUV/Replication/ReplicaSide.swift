@@ -630,8 +630,9 @@ extension Server {
     /// MERGE: the master side's feed of the replicas' buffers belongs here; until then only
     /// the backlog and the offset.
     func replicationFeedStreamFromMaster(_ bytes: UnsafeRawBufferPointer) {
-        repl.backlog?.append(bytes)
-        repl.masterReplOffset += Int64(bytes.count)
+        // The same sink as propagation: our backlog, the offset, and our own replicas
+        // (chained replication gets exactly the master's bytes).
+        feedReplicationStream(bytes)
     }
 
     /// Before a command of the master client runs.

@@ -52,9 +52,6 @@ final class ReplicationState {
     /// replicationCron runs once a second (Redis: run_with_period(1000)); counts its runs.
     var cronLoops = 0
     var lastCronMs: Int64 = 0
-    /// The replica side's answer to REPLCONF GETACK from our master (replicationSendAck);
-    /// set by ReplicaSide.
-    var onGetack: ((Server) -> Void)? = nil
     /// On a replica: the database its master's stream is in, for the RDB's repl-stream-db
     /// (rdbPopulateSaveInfo: server.master->db->id); maintained by ReplicaSide.
     var replicaStreamDb: Int? = nil
