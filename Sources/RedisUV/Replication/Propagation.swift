@@ -145,26 +145,22 @@ extension Server {
     /// (Redis's replicationFeedSlaves). A replica does not feed from commands: it proxies
     /// its master's stream (replicationFeedStreamFromMaster).
     func replicationFeedReplicas(dbid: Int, _ argv: [[UInt8]]) {
-        let r = repl
-        if r.master != nil { return }
-        if r.backlog == nil && r.replicas.isEmpty { return }
-        var buf = r.encodeBuffer
-        buf.count = 0
-        if r.lastSelectedDb != dbid { Self.encodeSelect(dbid, into: &buf); r.lastSelectedDb = dbid }
-        buf.append(byte: UInt8(ascii: "*"))
-        buf.appendDecimal(argv.count)
-        buf.append("\r\n")
-        for a in argv {
-            a.withUnsafeBytes { Self.encodeBulk($0, into: &buf) }
+        feedCommand(dbid: dbid, argc: argv.count) { buf in
+            for a in argv { a.withUnsafeBytes { Self.encodeBulk($0, into: &buf) } }
         }
-        r.encodeBuffer = buf
-        feedReplicationStream(buf.bytes)
-        r.encodeBuffer.count = 0
-        r.encodeBuffer.trim(ifCapacityOver: 1 << 20, keep: 4096)
     }
 
     /// The same from a command's argument views (no copies).
     func replicationFeedReplicas(dbid: Int, _ argv: Argv) {
+        feedCommand(dbid: dbid, argc: argv.count) { buf in
+            for i in 0..<argv.count { Self.encodeBulk(argv[i], into: &buf) }
+        }
+    }
+
+    /// Encodes one command (SELECT first if the database changed) into the reused buffer
+    /// and feeds it; `appendArguments` writes the `argc` bulk strings.
+    @inline(__always)
+    private func feedCommand(dbid: Int, argc: Int, appendArguments: (inout ByteBuffer) -> Void) {
         let r = repl
         if r.master != nil { return }
         if r.backlog == nil && r.replicas.isEmpty { return }
@@ -172,9 +168,9 @@ extension Server {
         buf.count = 0
         if r.lastSelectedDb != dbid { Self.encodeSelect(dbid, into: &buf); r.lastSelectedDb = dbid }
         buf.append(byte: UInt8(ascii: "*"))
-        buf.appendDecimal(argv.count)
+        buf.appendDecimal(argc)
         buf.append("\r\n")
-        for i in 0..<argv.count { Self.encodeBulk(argv[i], into: &buf) }
+        appendArguments(&buf)
         r.encodeBuffer = buf
         feedReplicationStream(buf.bytes)
         r.encodeBuffer.count = 0
@@ -222,20 +218,6 @@ extension Server {
                 scheduleWrite(c)
                 checkOutputLimits(c)
             }
-        }
-    }
-
-    /// RESP multibulk of `argv` (what replicas and the AOF parse).
-    static func encodeCommand(_ argv: [[UInt8]], into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "*"))
-        out.append(contentsOf: String(argv.count).utf8)
-        out.append(13); out.append(10)
-        for a in argv {
-            out.append(UInt8(ascii: "$"))
-            out.append(contentsOf: String(a.count).utf8)
-            out.append(13); out.append(10)
-            out.append(contentsOf: a)
-            out.append(13); out.append(10)
         }
     }
 }
