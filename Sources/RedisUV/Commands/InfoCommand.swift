@@ -358,19 +358,7 @@ enum InfoCommand {
             }.count
             f.append(("min_slaves_good_slaves", String(good)))
         }
-        var n = 0
-        for c in r.replicas {
-            guard let st = c.replicaState else { continue }
-            let state: String
-            switch st.phase {
-            case .waitBgsaveStart, .waitBgsaveEnd: state = "wait_bgsave"
-            case .sendBulk: state = "send_bulk"
-            case .online: state = "online"
-            }
-            let ip = st.announcedIP ?? ReplicaCommands.peerIP(c.peerAddress)
-            f.append(("slave\(n)", "ip=\(ip),port=\(st.listeningPort),state=\(state),offset=\(st.ackOffset),lag=\(lag(st))"))
-            n += 1
-        }
+        f += s.replicaInfoLines()
         let backlog = r.backlog
         f += [
             ("master_failover_state", "no-failover"),

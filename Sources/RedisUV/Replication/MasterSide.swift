@@ -95,8 +95,7 @@ extension Server {
         var out: [(String, String)] = []
         for c in repl.replicas {
             guard let rs = c.replicaState else { continue }
-            var ip = rs.announcedIP ?? ""
-            if ip.isEmpty, let colon = c.peerAddress.lastIndex(of: ":") { ip = String(c.peerAddress[..<colon]) }
+            let ip = rs.announcedIP ?? ReplicaCommands.peerIP(c.peerAddress)
             if ip.isEmpty { continue }
             let state: String
             switch rs.phase {
@@ -104,7 +103,7 @@ extension Server {
             case .sendBulk: state = "send_bulk"
             case .online: state = rs.rdbOnly ? "rdb_transmitted" : "online"
             }
-            let lag = rs.phase == .online ? wallClockMs() / 1000 - rs.ackTimeMs / 1000 : 0
+            let lag = rs.phase == .online ? unixTime - rs.ackTimeMs / 1000 : 0
             out.append(("slave\(out.count)", "ip=\(ip),port=\(rs.listeningPort),state=\(state),offset=\(rs.ackOffset),lag=\(lag)"))
         }
         return out
