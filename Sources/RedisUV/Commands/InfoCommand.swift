@@ -361,7 +361,7 @@ enum InfoCommand {
         f += s.replicaInfoLines()
         let backlog = r.backlog
         f += [
-            ("master_failover_state", "no-failover"),
+            ("master_failover_state", s.failover.stateName),
             ("master_replid", String(decoding: r.replid, as: UTF8.self)),
             ("master_replid2", String(decoding: r.replid2, as: UTF8.self)),
             ("master_repl_offset", String(r.masterReplOffset)),

@@ -90,6 +90,8 @@ extension Server {
             rejectCommand(c, cmd, "-LOADING Redis is loading the dataset in memory")
             return
         }
+        // CLIENT PAUSE / FAILOVER: the command waits for the pause to end (Engine/ClientPause.swift).
+        if clientsArePaused && postponeIfPaused(c, cmd, argv) { return }
         // MULTI: the command is refused or queued instead of run (Engine/Multi.swift).
         if c.mstate != nil && queueIfInMulti(c, cmd, argv) { return }
         call(c, cmd, argv)

@@ -11,6 +11,10 @@ final class Server {
     let stats = ServerStats()
     /// Clients parked on keys and keys ready to serve them (Engine/Blocking.swift).
     let blocking = BlockingState()
+    /// CLIENT PAUSE / FAILOVER pauses and the clients they postponed (Engine/ClientPause.swift).
+    let clientPause = ClientPauseState()
+    /// Coordinated failover (FAILOVER, Replication/Failover.swift).
+    var failover = FailoverState()
     /// WATCH bookkeeping (Engine/Multi.swift).
     let watches = WatchState()
     /// Channels, patterns and their subscribers (Engine/PubSub.swift).
@@ -135,7 +139,8 @@ final class Server {
         // Redis's beforeSleep under processEventsWhileBlocked: no expiry mid-load.
         // A replica expires nothing itself: its master sends the DELs (Redis runs the
         // expiry cycles only when iAmMaster()).
-        if config.activeExpireEnabled && !loading && repl.master == nil { activeExpireCycle(.fast) }
+        if config.activeExpireEnabled && !loading && repl.master == nil && !checkClientPauseTimeout() { activeExpireCycle(.fast) }
+        if failover.phase == .waitForSync { updateFailoverStatus() }
         if pendingWrites.isEmpty { return }
         let list = pendingWrites
         pendingWrites.removeAll(keepingCapacity: true)
@@ -151,7 +156,7 @@ final class Server {
         // Redis runs only whileBlockedCron while loading: no expiry, saves or shrinking
         // on a half-loaded keyspace.
         if loading { return }
-        if config.activeExpireEnabled && repl.master == nil {
+        if config.activeExpireEnabled && repl.master == nil && !checkClientPauseTimeout() {
             let start = monotonicUs()
             activeExpireCycle()
             stats.expireCycleTimeUsedUs += monotonicUs() - start
