@@ -114,7 +114,8 @@ enum InfoCommand {
             ("maxclients", String(s.config.maxclients)),
             ("client_recent_max_input_buffer", String(maxIn)),
             ("client_recent_max_output_buffer", String(maxOut)),
-            ("blocked_clients", String(s.blocking.blockedClients)),
+            // (Clients postponed by a pause count too, as in Redis 7.0.)
+            ("blocked_clients", String(s.blocking.blockedClients + s.clientPause.postponed.count)),
             ("tracking_clients", "0"),
             ("clients_in_timeout_table", "0"),
         ]
