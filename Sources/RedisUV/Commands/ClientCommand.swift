@@ -183,8 +183,9 @@ enum ClientCommand {
             }
         }
         guard let id = c.intArgOrReply(argv, 2) else { return }
-        // (A command postponed by a pause is not blocked in a way that can time out.)
-        guard let target = c.server.clients[id], let state = target.blocked, state.type != .postponed else {
+        // (A command postponed by a pause, or a SHUTDOWN waiting, cannot time out.)
+        guard let target = c.server.clients[id], let state = target.blocked,
+              state.type != .postponed && state.type != .shutdown else {
             c.addReplyInt(0)
             return
         }

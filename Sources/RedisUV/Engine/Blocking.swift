@@ -9,10 +9,12 @@ enum BlockedType {
     /// Not waiting for a key: the command was postponed by a client pause
     /// (Engine/ClientPause.swift).
     case postponed
+    /// In SHUTDOWN, waiting for lagging replicas (Server/Shutdown.swift).
+    case shutdown
 
     func accepts(_ t: ValueType) -> Bool {
         switch self {
-        case .postponed: return false
+        case .postponed, .shutdown: return false
         case .list: return t == .list
         case .zset: return t == .zset
         case .stream: return t == .stream

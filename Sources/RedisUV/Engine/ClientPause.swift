@@ -15,7 +15,7 @@ enum ClientPauseType: Int, Comparable {
 /// Who paused (Redis's pause_purpose): each has its own type and end, the server is
 /// paused by the strictest.
 enum ClientPausePurpose: Int, CaseIterable {
-    case clientCommand = 0, failover = 1
+    case clientCommand = 0, failover = 1, shutdown = 2
 }
 
 final class ClientPauseState {

@@ -97,12 +97,7 @@ extension Server {
             guard let rs = c.replicaState else { continue }
             let ip = rs.announcedIP ?? ReplicaCommands.peerIP(c.peerAddress)
             if ip.isEmpty { continue }
-            let state: String
-            switch rs.phase {
-            case .waitBgsaveStart, .waitBgsaveEnd: state = "wait_bgsave"
-            case .sendBulk: state = "send_bulk"
-            case .online: state = rs.rdbOnly ? "rdb_transmitted" : "online"
-            }
+            let state = rs.stateName
             let lag = rs.phase == .online ? unixTime - rs.ackTimeMs / 1000 : 0
             out.append(("slave\(out.count)", "ip=\(ip),port=\(rs.listeningPort),state=\(state),offset=\(rs.ackOffset),lag=\(lag)"))
         }

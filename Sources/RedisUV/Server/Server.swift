@@ -41,6 +41,8 @@ final class Server {
     var dirty = 0
     var lastSaveTime: Int64
     var shutdownRequested = false
+    /// A shutdown waiting for lagging replicas (Server/Shutdown.swift).
+    var pendingShutdown: PendingShutdown?
     /// True while an RDB file loads (Redis's server.loading): commands without the
     /// `loading` flag are refused with -LOADING, and the cron stays idle.
     var loading = false
@@ -171,6 +173,7 @@ final class Server {
         persistenceCron()
         if repl.master != nil { replicaCron() }
         masterSideCron()
+        if pendingShutdown != nil { shutdownCron() }
         if shutdownRequested { loop?.stop() }
     }
 
