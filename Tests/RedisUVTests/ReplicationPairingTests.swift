@@ -79,6 +79,12 @@ final class ReplicationPairingTests: ReplicationTestCase {
         XCTAssertEqual(try call(r, "XLEN", "auto").integer, try call(mc, "XLEN", "auto").integer)
         XCTAssertGreaterThan(try call(r, "TTL", "list").integer ?? -1, 0)
         XCTAssertEqual(try info(mc, "connected_slaves"), "2")
+        // Replication traffic is counted apart from clients' (INFO stats), as in Redis.
+        let replIn = Int(try info(r, "total_net_repl_input_bytes", section: "stats") ?? "") ?? 0
+        let replOut = Int(try info(mc, "total_net_repl_output_bytes", section: "stats") ?? "") ?? 0
+        XCTAssertGreaterThan(replIn, 3 << 20, "the RDB and the stream (a 3 MB value in it)")
+        XCTAssertGreaterThan(replOut, 2 * replIn - (1 << 20), "both replicas' bytes")
+        XCTAssertLessThan(Int(try info(r, "total_net_input_bytes", section: "stats") ?? "") ?? -1, 1 << 20)
     }
 
     func testRedisUVToRedisUVDisklessEveryTypeAndRewrittenEffects() throws { try everyTypeBothReplicas(diskless: true) }
