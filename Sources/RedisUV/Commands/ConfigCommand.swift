@@ -285,6 +285,9 @@ extension Server {
         if old.loglevel != new.loglevel { log.level = Logger.level(named: new.loglevel) }
         if old.maxmemoryPolicy != new.maxmemoryPolicy { applyAccessPolicy() }
         if old.replBacklogSize != new.replBacklogSize { resizeReplicationBacklog() }
+        if old.appendonly != new.appendonly {
+            if new.appendonly { _ = startAppendOnly() } else { stopAppendOnly() }
+        }
         if old.minReplicasToWrite != new.minReplicasToWrite || old.minReplicasMaxLag != new.minReplicasMaxLag {
             refreshGoodReplicasCount()
         }

@@ -9,6 +9,7 @@ enum ServerCommands {
         CommandImpl("lastsave", lastsave),
         CommandImpl("save", save),
         CommandImpl("bgsave", bgsave),
+        CommandImpl("bgrewriteaof", bgrewriteaof),
         CommandImpl("shutdown", shutdown),
         CommandImpl("memory|usage", memoryUsage),
         CommandImpl("memory|malloc-stats", memoryMallocStats),
@@ -60,6 +61,23 @@ enum ServerCommands {
             c.addReplyStatus("Background saving started")
         } else {
             c.addReplyError("-ERR")
+        }
+    }
+
+    /// BGREWRITEAOF (Redis's bgrewriteaofCommand): a new AOF base in a forked child, or
+    /// scheduled when another child runs (Persistence/AOF.swift).
+    static func bgrewriteaof(_ c: Client, _ argv: Argv) {
+        let s = c.server
+        if s.aof.childPid > 0 {
+            c.addReplyError("Background append only file rewriting already in progress")
+        } else if s.hasActiveChild || s.callDepth > 1 {
+            s.aof.rewriteScheduled = true
+            s.aof.consecutiveFailures = 0
+            c.addReplyStatus("Background append only file rewriting scheduled")
+        } else if s.rewriteAppendOnlyFileBackground() {
+            c.addReplyStatus("Background append only file rewriting started")
+        } else {
+            c.addReplyError("Can't execute an AOF background rewriting. Please check the server logs for more information.")
         }
     }
 

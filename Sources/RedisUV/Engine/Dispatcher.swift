@@ -71,7 +71,7 @@ extension Server {
         // stop-writes-on-bgsave-error: writes (and PING) fail while the last save failed.
         // Our master's commands still apply (Redis's obey_client: with
         // replica-ignore-disk-write-errors it goes on, a diverging replica is worse).
-        if persistence.lastBgsaveOK == false && !c.flags.contains(.master) && rejectWriteOnDiskError(c, cmd) {
+        if (persistence.lastBgsaveOK == false || aof.status != .off) && !c.flags.contains(.master) && rejectWriteOnDiskError(c, cmd) {
             cmd.rejectedCalls &+= 1
             flagTransaction(c)  // inside MULTI, EXEC then aborts (Redis's rejectCommand)
             return

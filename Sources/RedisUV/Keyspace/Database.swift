@@ -59,6 +59,9 @@ final class Database {
             // Redis's expireIfNeeded on a replica: the master's commands still see the key
             // (it will send the DEL); other clients read it as missing, and only a writable
             // replica's own writes delete it.
+            // Nothing expires while a file loads (Redis's keyIsExpired): an AOF replays
+            // its commands on the keys as they were.
+            if let s = server, s.loading { return e }
             if let s = server, let m = s.repl.master {
                 if m.executing { return e }
                 if s.config.replicaReadOnly { return nil }

@@ -9,6 +9,8 @@ struct RDBLoadResult {
     var emptyKeysSkipped = 0
     var version = 0
     var auxFields: [(String, String)] = []
+    /// Where the RDB ended in the image (an AOF with an RDB preamble goes on with commands).
+    var bytesRead = 0
 }
 
 /// Whole RDB files (Redis's rdbLoadRioWithLoadingCtx and rdbSaveRio).
@@ -180,6 +182,7 @@ enum RDBFile {
         } else {
             log("Done loading RDB, keys loaded: \(result.keysLoaded), keys expired: \(result.keysExpired).")
         }
+        result.bytesRead = r.pos
         return result
     }
 

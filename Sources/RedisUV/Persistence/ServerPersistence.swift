@@ -50,6 +50,8 @@ extension Server {
     func loadDataFromDisk(serveClients: Bool = false, replaceDuplicates: Bool = false,
                           restoreReplicationInfo: Bool = false) -> Bool {
         if config.dir.isEmpty { return true }  // in-process server: no files
+        // With appendonly yes the AOF is the data, not the RDB (Redis's loadDataFromDisk).
+        if config.appendonly { return loadAppendOnlyFiles() }
         switch loadRDBFile(rdbPath, serveClients: serveClients, replaceDuplicates: replaceDuplicates,
                            keepExpired: repl.master != nil) {
         case .loaded(let result, let seconds):
@@ -252,7 +254,7 @@ extension Server {
         return ok
     }
 
-    var hasActiveChild: Bool { persistence.childPid > 0 }
+    var hasActiveChild: Bool { persistence.childPid > 0 || aof.childPid > 0 }
 
     /// BGSAVE: forks; the child writes the snapshot it inherited and exits, the parent
     /// goes on serving and reaps it from the cron (rdbSaveBackground).
@@ -377,6 +379,7 @@ extension Server {
     /// is reached or one was scheduled.
     func persistenceCron() {
         let p = persistence
+        if aof.childPid > 0 { return }  // the AOF rewrite child is reaped by aofCron
         if p.childPid > 0 {
             checkChildDone()
             return
@@ -426,6 +429,11 @@ extension Server {
     /// stop-writes-on-bgsave-error and save points, a failed last save refuses write
     /// commands and PING with -MISCONF. True when `c` got the error.
     func rejectWriteOnDiskError(_ c: Client, _ cmd: RedisCommand) -> Bool {
+        if let aofError = aofWriteError {
+            guard cmd.flags.contains(.write) || cmd.fullName == "ping" else { return false }
+            c.addReplyError("-MISCONF Errors writing to the AOF file: " + aofError)
+            return true
+        }
         guard config.stopWritesOnBgsaveError && !config.save.isEmpty && !persistence.lastBgsaveOK else { return false }
         guard cmd.flags.contains(.write) || cmd.fullName == "ping" else { return false }
         c.addReplyError("-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "

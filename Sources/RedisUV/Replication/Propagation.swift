@@ -34,13 +34,15 @@ final class PropagationState {
     var observers: [(Int, [[UInt8]]) -> Void] = [] { didSet { observed = !observers.isEmpty } }
     /// `observers` is not empty (a Bool to load on the hot path instead of an array).
     private(set) var observed = false
+    /// Commands go to the AOF too (Persistence/AOF.swift).
+    var aofFeeding = false
 }
 
 extension Server {
     /// Whether anything consumes the stream: a backlog (replicas now or recently), a
     /// replica, or an observer. Commands check this before building a rewritten vector.
     @inline(__always) var isPropagating: Bool {
-        repl.feedsStream || propagation.observed
+        repl.feedsStream || propagation.observed || propagation.aofFeeding
     }
 
     /// Propagate `argv` instead of the running command's arguments (Redis's
@@ -103,11 +105,16 @@ extension Server {
                 // The common case, one command as it came: encoded straight from its
                 // argument views, nothing allocated.
                 replicationFeedReplicas(dbid: c.db.id, argv)
+                if p.aofFeeding { feedAppendOnlyFile(dbid: c.db.id, argv) }
                 c.woff = repl.masterReplOffset
                 return
             }
             let vector = instead ?? (0..<argv.count).map { Array(argv[$0]) }
             p.pending.append(PropagatedCommand(dbid: c.db.id, argv: vector, replOnly: replOnly))
+        } else if c.flags.contains(.master) && p.aofFeeding && (dirtied || force) && !prevent && !cmd.propagatesItsBody {
+            // A replica's AOF gets what its master's stream applied (Redis propagates the
+            // master client's commands to the AOF only).
+            if let instead { feedAppendOnlyFile(dbid: c.db.id, instead) } else { feedAppendOnlyFile(dbid: c.db.id, argv) }
         }
         // A command that may touch arbitrary keys (SCAN, RANDOMKEY reclaiming expired keys),
         // run directly, sends its effects without a transaction, as active expiry does.
@@ -136,7 +143,10 @@ extension Server {
 
     /// One command out to every consumer (Redis's propagateNow).
     private func propagateNow(dbid: Int, _ argv: [[UInt8]], replOnly: Bool = false) {
-        if !replOnly { for o in propagation.observers { o(dbid, argv) } }
+        if !replOnly {
+            for o in propagation.observers { o(dbid, argv) }
+            if propagation.aofFeeding { feedAppendOnlyFile(dbid: dbid, argv) }
+        }
         replicationFeedReplicas(dbid: dbid, argv)
     }
 

@@ -524,6 +524,12 @@ extension Server {
             repl.backlog = ReplicationBacklog(capacity: config.replBacklogSize, nextOffset: repl.masterReplOffset + 1)
         }
         log.notice("MASTER <-> REPLICA sync: Finished with success")
+        // The AOF described the old dataset: it starts again from the new one
+        // (Redis's restartAOFAfterSYNC).
+        if aof.status != .off {
+            stopAppendOnly()
+            if !startAppendOnly() { log.warning("Failed enabling the AOF after successful master synchronization!") }
+        }
         // A diskless (EOF-mark) transfer: the master waits for this ACK to start the stream.
         if link.payload?.eofMark != nil { replicationSendAck() }
         link.payload = nil

@@ -52,6 +52,8 @@ final class Server {
     let activeExpire = ActiveExpireState()
     /// BGSAVE child, save statistics (Persistence/ServerPersistence.swift).
     let persistence = PersistenceState()
+    /// The append-only file (Persistence/AOF.swift).
+    let aof = AOFState()
     /// Replication ids, offsets, backlog, replicas and the link to our master (Replication/).
     let repl = ReplicationState()
     /// What the running command propagates (Replication/Propagation.swift).
@@ -143,6 +145,8 @@ final class Server {
         // expiry cycles only when iAmMaster()).
         if config.activeExpireEnabled && !loading && repl.master == nil && !checkClientPauseTimeout() { activeExpireCycle(.fast) }
         if failover.phase == .waitForSync { updateFailoverStatus() }
+        // The AOF is written (and with appendfsync always, fsynced) before any reply.
+        if aof.fd >= 0 { flushAppendOnlyFile() }
         if pendingWrites.isEmpty { return }
         let list = pendingWrites
         pendingWrites.removeAll(keepingCapacity: true)
@@ -171,6 +175,7 @@ final class Server {
         if config.timeout > 0 { closeIdleClients() }
         pubsubCron()
         persistenceCron()
+        if aof.status != .off || aof.childPid > 0 { aofCron() }
         if repl.master != nil { replicaCron() }
         masterSideCron()
         if pendingShutdown != nil { shutdownCron() }

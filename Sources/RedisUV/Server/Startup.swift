@@ -46,6 +46,7 @@ public enum RedisServerMain {
         log.notice("Server initialized")
         server.replicationInitFromConfig()
         if !server.loadDataFromDisk(serveClients: true, restoreReplicationInfo: true) { return 1 }
+        if !server.aofOpenOnServerStart() { return 1 }
         if !server.shutdownRequested {
             log.notice("Ready to accept connections tcp")
             loop.run()
