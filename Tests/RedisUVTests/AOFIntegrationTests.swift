@@ -167,6 +167,34 @@ final class AOFIntegrationTests: ReplicationTestCase {
         }
     }
 
+    /// A replica with appendonly yes starts its AOF again after a full sync (the old files
+    /// described another dataset) and appends its master's stream: restarted alone from
+    /// its AOF, it has the master's data.
+    func testReplicaAOFAfterFullSyncHoldsTheMastersData() throws {
+        for masterKind in [ServerProcess.Kind.redisServer, .redisUV] {
+            let master = try startServer(masterKind, ["--repl-diskless-sync-delay", "0"])
+            let mc = try master.connect()
+            defer { mc.close() }
+            try writeInitialData(mc)
+            let dir = try tempDir()
+            let replica = try aofServer(.redisUV, dir: dir, ["--replicaof", "127.0.0.1 \(master.port)"])
+            try waitInSync(master, replica)
+            let rc = try replica.connect()
+            try waitUntil("the replica's AOF rewrite after the sync") {
+                try info(rc, "aof_rewrite_in_progress", section: "persistence") == "0"
+                    && info(rc, "aof_rewrites", section: "persistence") == "1"
+            }
+            try call(mc, "SET", "after-sync", "streamed")
+            try waitInSync(master, replica)
+            let expected = try snapshot(master)
+            rc.close()
+            replica.signal(SIGKILL)
+            XCTAssertNotNil(replica.waitForExit(timeout: 10))
+            let alone = try aofServer(.redisUV, dir: dir)
+            XCTAssertEqual(try snapshot(alone), expected, "replica of \(masterKind)")
+        }
+    }
+
     /// A Redis ≤ 6 single appendonly.aof is moved into the directory as the base.
     func testOldSingleFileIsMigrated() throws {
         for kind in [ServerProcess.Kind.redisServer, .redisUV] {
