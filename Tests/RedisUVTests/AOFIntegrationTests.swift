@@ -16,6 +16,13 @@ final class AOFIntegrationTests: ReplicationTestCase {
         try startServer(kind, ["--dir", dir.path, "--appendonly", "yes", "--enable-debug-command", "yes"] + extra)
     }
 
+    /// A connection once the server is done loading (PING answers PONG, not -LOADING).
+    private func loadedConnection(_ s: ServerProcess) throws -> RespConnection {
+        let c = try s.connect(timeout: 30)
+        try waitUntil("\(s.kind) loaded") { String(decoding: try call(c, "PING").raw, as: UTF8.self) == "+PONG\r\n" }
+        return c
+    }
+
     private func file(_ dir: URL, _ name: String) -> String {
         (try? String(contentsOf: dir.appendingPathComponent("appendonlydir").appendingPathComponent(name), encoding: .utf8)) ?? "<missing>"
     }
@@ -37,6 +44,8 @@ final class AOFIntegrationTests: ReplicationTestCase {
     private func snapshot(_ s: ServerProcess) throws -> [String] {
         let c = try s.connect(timeout: 30)
         defer { c.close() }
+        // A server accepts connections while it still loads (-LOADING): wait for the data.
+        try waitUntil("\(s.kind) loaded") { String(decoding: try call(c, "PING").raw, as: UTF8.self) == "+PONG\r\n" }
         return try dataset(c).lines
     }
 
@@ -78,9 +87,14 @@ final class AOFIntegrationTests: ReplicationTestCase {
         try wc.send(command: ["SHUTDOWN", "NOSAVE"])
         XCTAssertNotNil(w.waitForExit(timeout: 10))
         wc.close()
+        if let keep = TestEnvironment.environment["AOF_DEBUG_COPY"] {
+            let path = keep + "-\(writer.rawValue)-\(preamble)"
+            _ = try? FileManager.default.removeItem(atPath: path)
+            try FileManager.default.copyItem(atPath: dir.path, toPath: path)
+        }
         let r = try aofServer(reader, dir: dir, extra)
         let after = try snapshot(r)
-        XCTAssertEqual(after.count, before.count, "\(writer) -> \(reader) preamble=\(preamble)")
+        XCTAssertEqual(after.count, before.count, "\(writer) -> \(reader) preamble=\(preamble): files \(listing(dir)), manifest \(file(dir, "appendonly.aof.manifest"))\nwriter log:\n\(w.log)\nreader log:\n\(r.log)")
         for (a, b) in zip(before, after) where a != b { XCTFail("\(writer) -> \(reader): \(a.prefix(200)) vs \(b.prefix(200))") }
     }
 
@@ -110,7 +124,7 @@ final class AOFIntegrationTests: ReplicationTestCase {
         XCTAssertNotNil(s.waitForExit(timeout: 10))
         c.close()
         let r = try aofServer(.redisUV, dir: dir, ["--appendfsync", "always"])
-        let rc = try r.connect()
+        let rc = try loadedConnection(r)
         defer { rc.close() }
         let counter = Int(String(decoding: try call(rc, "GET", "counter").payload ?? [], as: UTF8.self)) ?? -1
         XCTAssertGreaterThanOrEqual(counter, acked)
@@ -135,7 +149,7 @@ final class AOFIntegrationTests: ReplicationTestCase {
             h.write(Data("*3\r\n$3\r\nSET\r\n$4\r\ncut".utf8))
             try h.close()
             let ok = try aofServer(kind, dir: dir)
-            let oc = try ok.connect()
+            let oc = try loadedConnection(ok)
             XCTAssertEqual(try call(oc, "GET", "whole").text, "1", "\(kind)")
             XCTAssertEqual(try call(oc, "DBSIZE").integer, 1)
             XCTAssertTrue(ok.log.contains("AOF appendonly.aof.1.incr.aof loaded anyway because aof-load-truncated is enabled"), ok.log)
@@ -148,7 +162,7 @@ final class AOFIntegrationTests: ReplicationTestCase {
             h2.write(Data("*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$2\r\ntx\r\n$1\r\n1\r\n".utf8))
             try h2.close()
             let tx = try aofServer(kind, dir: dir)
-            let tc = try tx.connect()
+            let tc = try loadedConnection(tx)
             XCTAssertEqual(try call(tc, "EXISTS", "tx").integer, 0, "\(kind)")
             XCTAssertTrue(tx.log.contains("Revert incomplete MULTI/EXEC transaction in AOF file appendonly.aof.1.incr.aof"), tx.log)
             try tc.send(command: ["SHUTDOWN", "NOSAVE"])
@@ -201,7 +215,7 @@ final class AOFIntegrationTests: ReplicationTestCase {
             let dir = try tempDir()
             try Data("*3\r\n$3\r\nSET\r\n$3\r\nold\r\n$3\r\nyes\r\n".utf8).write(to: dir.appendingPathComponent("appendonly.aof"))
             let s = try aofServer(kind, dir: dir)
-            let c = try s.connect()
+            let c = try loadedConnection(s)
             defer { c.close() }
             XCTAssertEqual(try call(c, "GET", "old").text, "yes")
             XCTAssertEqual(file(dir, "appendonly.aof.manifest"), "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n", "\(kind)")
