@@ -111,7 +111,7 @@ extension Server {
         let status = luaL_loadbuffer(L, code.baseAddress?.assumingMemoryBound(to: CChar.self), code.count, "@user_script")
         if status != 0 {
             let msg = String(cString: lua_tolstring(L, -1, nil))
-            c?.addReplyError("Error compiling script (new function): \(msg)\n")
+            c?.addReplyError("Error compiling script (new function): \(msg)")
             ruv_lua_pop(L, 1)
             return nil
         }
@@ -234,7 +234,7 @@ extension Server {
             if lua_type(L, -1) != LUA_TTABLE {
                 var msg = "execution failure"
                 if lua_isstring(L, -1) != 0 { msg = String(String(cString: lua_tolstring(L, -1, nil)).prefix(100)) }
-                c.addReplyError("Error running script \(sha), \(msg)\n")
+                c.addReplyError("Error running script \(sha), \(msg)")
             } else {
                 let info = ScriptError.extract(L)
                 var text = "-" + (info.message ?? "")

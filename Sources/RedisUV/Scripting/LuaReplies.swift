@@ -249,7 +249,9 @@ enum LuaReplies {
         if rawField(L, "verbatim_string") == LUA_TTABLE {
             if rawField(L, "format") == LUA_TSTRING {
                 let format = cStringBytes(lua_tolstring(L, -1, nil))
-                if rawField(L, "string") == LUA_TSTRING {
+                lua_pushstring(L, "string")
+                lua_rawget(L, -3)
+                if lua_type(L, -1) == LUA_TSTRING {
                     var len = 0
                     let p = lua_tolstring(L, -1, &len)
                     let body = UnsafeRawBufferPointer(start: p, count: len)
