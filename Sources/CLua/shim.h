@@ -16,6 +16,7 @@
 #include <math.h>
 #include <string.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Function-like macros Swift cannot import. */
 static inline void ruv_lua_pop(lua_State *L, int n) { lua_settop(L, -(n)-1); }
@@ -352,5 +353,63 @@ static inline void ruv_set_interrupt(lua_State *L, ruv_interrupt_fn f, int every
     ruv_interrupt_callback = f;
     if (f) lua_sethook(L, ruv_count_hook, LUA_MASKCOUNT, every);
     else lua_sethook(L, 0, 0, 0);
+}
+
+/* ---- Functions (FUNCTION LOAD) ----
+ * While a library loads, the scripts' globals show only the library API (`redis` with
+ * register_function, log, the version): function_lua.c's LIBRARY_API_NAME. The view is
+ * switched by pointing the globals proxy's __index at one table or the other. */
+static inline void ruv_set_globals_view(lua_State *L, int library_api) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "ruv_globals_proxy");
+    lua_getmetatable(L, -1);
+    lua_getfield(L, LUA_REGISTRYINDEX, library_api ? "ruv_library_api" : "ruv_globals");
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 2);
+}
+
+/* Pops the library API's `redis` table and installs the load-time globals. */
+static inline void ruv_install_library_api(lua_State *L) {
+    lua_newtable(L);
+    lua_pushcfunction(L, ruv_missing_global);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    ruv_make_readonly_proxy(L);   /* redis proxy */
+    lua_newtable(L);              /* redis lib */
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "redis");
+    lua_newtable(L);
+    lua_pushcfunction(L, ruv_missing_global);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "ruv_library_api");
+}
+
+/* FUNCTION LOAD's 500 ms limit (function_lua.c luaEngineLoadHook). */
+static double ruv_load_deadline_ms = 0;
+
+static double ruv_monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void ruv_load_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    if (ruv_monotonic_ms() > ruv_load_deadline_ms) {
+        lua_sethook(L, ruv_load_hook, LUA_MASKLINE, 0);
+        lua_newtable(L);
+        lua_pushstring(L, "ERR FUNCTION LOAD timeout");
+        lua_setfield(L, -2, "err");
+        lua_error(L);
+    }
+}
+
+static inline void ruv_set_load_hook(lua_State *L, int timeout_ms) {
+    if (timeout_ms > 0) {
+        ruv_load_deadline_ms = ruv_monotonic_ms() + timeout_ms;
+        lua_sethook(L, ruv_load_hook, LUA_MASKCOUNT, 100000);
+    } else {
+        lua_sethook(L, 0, 0, 0);
+    }
 }
 #endif

@@ -26,5 +26,6 @@ enum CommandRegistry {
             + ReplicaCommands.table
             + MasterCommands.table
             + EvalCommands.table
+            + FunctionCommands.table
     }
 }

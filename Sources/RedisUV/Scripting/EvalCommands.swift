@@ -153,11 +153,12 @@ extension Server {
         }
         let script = scripting.scripts[sha]!
         guard scriptMayRun(c, script.flags, readOnly: readOnly) else { return }
-        runScript(c, sha: sha, flags: script.flags, readOnly: readOnly, argv: argv, numkeys: numkeys)
+        runScript(c, L: scripting.state(self), name: sha, function: nil, flags: script.flags, readOnly: readOnly,
+                  argv: argv, numkeys: numkeys)
     }
 
     /// script.c scriptPrepareForRun's refusals.
-    private func scriptMayRun(_ c: Client, _ flags: ScriptFlags, readOnly: Bool) -> Bool {
+    func scriptMayRun(_ c: Client, _ flags: ScriptFlags, readOnly: Bool) -> Bool {
         let replica = repl.master != nil
         let runningStale = replica && !masterLinkIsUp && !config.replicaServeStaleData
         if flags.contains(.evalCompat) {
@@ -202,26 +203,38 @@ extension Server {
         return fc
     }
 
-    private func runScript(_ c: Client, sha: String, flags: ScriptFlags, readOnly: Bool, argv: Argv, numkeys: Int) {
-        let L = scripting.state(self)
+    /// Runs an EVAL script (`function` nil: the cached chunk of digest `name`) or a
+    /// function (luaCallFunction), and replies to `c`.
+    func runScript(_ c: Client, L: OpaquePointer, name: String, function: ScriptFunction?, flags: ScriptFlags,
+                   readOnly: Bool, argv: Argv, numkeys: Int) {
         let fc = scriptClient()
         fc.db = c.db
         fc.resp = 2
         fc.user = c.user
         let ro = readOnly || (!flags.contains(.evalCompat) && flags.contains(.noWrites))
-        let run = ScriptRun(caller: c, sha: sha, readOnly: ro, startUs: monotonicUs())
+        let run = ScriptRun(caller: c, sha: name, isEval: function == nil, argv: argv, readOnly: ro, startUs: monotonicUs())
         scripting.run = run
 
-        ruv_lua_getglobal(L, "__redis__err__handler")
-        lua_getfield(L, LUA_REGISTRYINDEX, "f_" + sha)
-        pushArray(L, argv, from: 3, count: numkeys)
-        ruv_set_real_global(L, "KEYS")
-        pushArray(L, argv, from: 3 + numkeys, count: argv.count - 3 - numkeys)
-        ruv_set_real_global(L, "ARGV")
+        let err: Int32
         let hooked = config.busyReplyThreshold > 0
-        if hooked { ruv_set_interrupt(L, scriptInterruptHook, 100_000) }
-
-        let err = lua_pcall(L, 0, 1, -2)
+        if let function {
+            // Functions get KEYS and ARGV as arguments; the handler is in the registry.
+            lua_getfield(L, LUA_REGISTRYINDEX, "ruv_error_handler")
+            lua_rawgeti(L, LUA_REGISTRYINDEX, function.ref)
+            pushArray(L, argv, from: 3, count: numkeys)
+            pushArray(L, argv, from: 3 + numkeys, count: argv.count - 3 - numkeys)
+            if hooked { ruv_set_interrupt(L, scriptInterruptHook, 100_000) }
+            err = lua_pcall(L, 2, 1, -4)
+        } else {
+            ruv_lua_getglobal(L, "__redis__err__handler")
+            lua_getfield(L, LUA_REGISTRYINDEX, "f_" + name)
+            pushArray(L, argv, from: 3, count: numkeys)
+            ruv_set_real_global(L, "KEYS")
+            pushArray(L, argv, from: 3 + numkeys, count: argv.count - 3 - numkeys)
+            ruv_set_real_global(L, "ARGV")
+            if hooked { ruv_set_interrupt(L, scriptInterruptHook, 100_000) }
+            err = lua_pcall(L, 0, 1, -2)
+        }
 
         // A GC step now and then, rather than a full cycle at a bad moment (Redis's
         // LUA_GC_CYCLE_PERIOD).
@@ -234,12 +247,12 @@ extension Server {
             if lua_type(L, -1) != LUA_TTABLE {
                 var msg = "execution failure"
                 if lua_isstring(L, -1) != 0 { msg = String(String(cString: lua_tolstring(L, -1, nil)).prefix(100)) }
-                c.addReplyError("Error running script \(sha), \(msg)")
+                c.addReplyError("Error running script \(name), \(msg)")
             } else {
                 let info = ScriptError.extract(L)
                 var text = "-" + (info.message ?? "")
                 if let line = info.line, let source = info.source {
-                    text += " script: \(sha), on \(source):\(line)."
+                    text += " script: \(name), on \(source):\(line)."
                 }
                 c.addReplyScriptError(text, countStats: !info.statsCounted)
             }
@@ -341,6 +354,10 @@ extension Server {
             c.addReplyError("-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
             return
         }
+        if eval != run.isEval {
+            c.addReplyError(busyError(evalRunning: run.isEval))
+            return
+        }
         run.killed = true
         c.addReplyOK()
     }
@@ -352,7 +369,7 @@ extension Server {
         if !run.timedOut {
             let elapsedMs = (monotonicUs() - run.startUs) / 1000
             if elapsedMs < Int64(config.busyReplyThreshold) { return false }
-            log.warning("Slow script detected: still in execution after \(elapsedMs) milliseconds. You can try killing the script using the SCRIPT KILL command.")
+            log.warning("Slow script detected: still in execution after \(elapsedMs) milliseconds. You can try killing the script using the \(run.isEval ? "SCRIPT KILL" : "FUNCTION KILL") command.")
             run.timedOut = true
             scripting.busy = true
             // The caller's next commands wait for the script (Redis's protectClient).
@@ -374,8 +391,13 @@ extension Server {
     /// flagged allow-busy run (Redis's processCommand).
     func rejectWhileScriptBusy(_ c: Client, _ cmd: RedisCommand) -> Bool {
         if cmd.flags.contains(.allowBusy) { return false }
-        rejectCommand(c, cmd, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+        rejectCommand(c, cmd, busyError(evalRunning: scripting.run?.isEval ?? true))
         return true
+    }
+
+    /// shared.slowevalerr / shared.slowscripterr.
+    func busyError(evalRunning: Bool) -> String {
+        "-BUSY Redis is busy running a script. You can only call \(evalRunning ? "SCRIPT" : "FUNCTION") KILL or SHUTDOWN NOSAVE."
     }
 }
 

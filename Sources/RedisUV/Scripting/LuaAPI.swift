@@ -4,7 +4,10 @@ import CLua
 /// `redis.*` functions. Functions that may raise return -1 with the error value on top
 /// of the stack; the C trampoline (CLua/shim.h) raises it once the Swift frame is gone.
 enum LuaSandbox {
-    static func setUp(_ L: OpaquePointer, server: Server) {
+    /// `forFunctions`: the FUNCTION engine's interpreter (function_lua.c
+    /// luaEngineInitEngine): no debugger functions, the error handler in the registry, and
+    /// the load-time library API.
+    static func setUp(_ L: OpaquePointer, server: Server, forFunctions: Bool = false) {
         ruv_open_libraries(L)
         let ctx = Unmanaged.passUnretained(server).toOpaque()
         lua_pushlightuserdata(L, ctx)
@@ -40,17 +43,21 @@ enum LuaSandbox {
         num("REPL_REPLICA", 2)
         num("REPL_ALL", 3)
         fn("acl_check_cmd", { L in LuaAPI.aclCheckCmd(L!) })
-        // Outside the debugger (not implemented: SCRIPT DEBUG is refused) these are no-ops.
-        fn("breakpoint", { L in lua_pushboolean(L, 0); return 1 })
-        fn("debug", { _ in 0 })
-        fn("replicate_commands", { L in lua_pushboolean(L, 1); return 1 })
+        if !forFunctions {
+            // Outside the debugger (not implemented: SCRIPT DEBUG is refused) these are no-ops.
+            fn("breakpoint", { L in lua_pushboolean(L, 0); return 1 })
+            fn("debug", { _ in 0 })
+            fn("replicate_commands", { L in lua_pushboolean(L, 1); return 1 })
+        }
         ruv_lua_setglobal(L, "redis")
 
-        // eval.c's error handler, which gives errors their source and line.
+        // eval.c's error handler, which gives errors their source and line (a global
+        // for EVAL, in the registry for functions).
+        let handlerName = forFunctions ? "local error_handler = function" : "function __redis__err__handler"
         let helpers = """
         local dbg = debug
         debug = nil
-        function __redis__err__handler(err)
+        \(handlerName)(err)
           local i = dbg.getinfo(2,'nSl')
           if i and i.what == 'C' then
             i = dbg.getinfo(3,'nSl')
@@ -64,10 +71,25 @@ enum LuaSandbox {
           end
           return err
         end
-        """
+        """ + (forFunctions ? "\nreturn error_handler" : "")
         _ = luaL_loadbuffer(L, helpers, helpers.utf8.count, "@err_handler_def")
-        _ = lua_pcall(L, 0, 0, 0)
+        _ = lua_pcall(L, 0, forFunctions ? 1 : 0, 0)
+        if forFunctions { lua_setfield(L, LUA_REGISTRYINDEX, "ruv_error_handler") }
         ruv_lock_globals(L)
+        if forFunctions {
+            // The library API: what a library sees while it loads.
+            ruv_lua_newtable(L)
+            fn("register_function", { L in FunctionAPI.registerFunction(L!) })
+            fn("log", { L in LuaAPI.log(L!) })
+            num("LOG_DEBUG", 0)
+            num("LOG_VERBOSE", 1)
+            num("LOG_NOTICE", 2)
+            num("LOG_WARNING", 3)
+            num("REDIS_VERSION_NUM", Double(redisVersionNum))
+            lua_pushstring(L, redisVersionString)
+            lua_setfield(L, -2, "REDIS_VERSION")
+            ruv_install_library_api(L)
+        }
     }
 }
 

@@ -28,7 +28,12 @@ struct CachedScript {
 /// The script being run (Redis's scriptRunCtx).
 final class ScriptRun {
     unowned(unsafe) let caller: Client
+    /// The script's digest (EVAL) or the function's name (FCALL).
     let sha: String
+    /// EVAL rather than FCALL (which KILL applies, which -BUSY text).
+    let isEval: Bool
+    /// The caller's command, valid while the script runs (FUNCTION STATS).
+    let argv: Argv
     /// EVAL_RO/EVALSHA_RO, or a `no-writes` script: write commands are refused.
     let readOnly: Bool
     /// Set once the script ran a write command: SCRIPT KILL then refuses.
@@ -40,9 +45,11 @@ final class ScriptRun {
     var timedOut = false
     var killed = false
 
-    init(caller: Client, sha: String, readOnly: Bool, startUs: Int64) {
+    init(caller: Client, sha: String, isEval: Bool, argv: Argv, readOnly: Bool, startUs: Int64) {
         self.caller = caller
         self.sha = sha
+        self.isEval = isEval
+        self.argv = argv
         self.readOnly = readOnly
         self.startUs = startUs
     }
@@ -61,6 +68,8 @@ final class ScriptingState {
     var run: ScriptRun? = nil
     /// Guards against redis.call re-entering itself through a debug hook.
     var callInUse = false
+    /// FUNCTION/FCALL's engine and libraries.
+    let functions = FunctionsState()
     /// A script is past busy-reply-threshold and the loop is served from its hook: the
     /// dispatcher answers -BUSY, beforeSleep and the cron only write replies.
     var busy = false
