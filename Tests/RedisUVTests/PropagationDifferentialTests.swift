@@ -239,6 +239,14 @@ final class PropagationDifferentialTests: XCTestCase {
             "MULTI", "EVAL \"redis.call('set', 'm3', '1') return redis.call('del', 'm3')\" 0", "EXEC",
             "SET old v PXAT 1", "EVAL \"return redis.call('get', 'old')\" 0",
         ]),
+        // FUNCTION LOAD/DELETE/FLUSH propagate as they are; FCALL by its effects.
+        Scenario(name: "functions", script: [
+            "FUNCTION LOAD \"#!lua name=plib\\nredis.register_function('pset', function(k, a) redis.call('set', k[1], a[1]) return redis.call('incr', 'cnt') end)\\nredis.register_function{function_name='pget', callback=function(k) return redis.call('get', k[1]) end, flags={'no-writes'}}\"",
+            "FCALL pset 1 pk pv", "FCALL_RO pget 1 pk", "FCALL pget 1 pk",
+            "FUNCTION LOAD REPLACE \"#!lua name=plib\\nredis.register_function('pone', function(k) return redis.call('del', k[1]) end)\"",
+            "FCALL pone 1 pk", "FCALL pone 1 pk", "FUNCTION LOAD \"#!lua name=bad\\nreturn 1\"",
+            "FUNCTION DELETE plib", "FUNCTION DELETE plib", "FUNCTION FLUSH",
+        ]),
         Scenario(name: "selects", script: [
             "SET a 1", "1: SELECT 1", "1: SET a 1", "1: SET b 2", "SET c 3", "2: SELECT 5", "2: DEL a",
             "2: SET a 1", "1: SET d 4",

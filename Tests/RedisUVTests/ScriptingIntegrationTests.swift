@@ -65,6 +65,73 @@ final class ScriptingIntegrationTests: XCTestCase {
         return replies
     }
 
+    /// Function libraries travel both ways between redis-server and redis-uv: in an RDB
+    /// file (FUNCTION2 records), and as FUNCTION DUMP payloads for FUNCTION RESTORE.
+    func testFunctionsInRDBAndDumpPayloadsExchangeWithRedisServer() throws {
+        guard TestEnvironment.redisServerBinary != nil else { throw XCTSkip("redis-server not installed") }
+        let dir = TestEnvironment.scratchDirectory.appendingPathComponent("functions-rdb-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = ["--dir", dir.path, "--dbfilename", "f.rdb"]
+        let lib1 = "#!lua name=lib1\nredis.register_function{function_name='hello', callback=function(k, a) return 'hello ' .. a[1] end, flags={'no-writes'}, description='greets'}"
+        let lib2 = "#!lua name=lib2\nredis.register_function('setget', function(k, a) redis.call('set', k[1], a[1]) return redis.call('get', k[1]) end)"
+        func list(_ conn: RespConnection) throws -> String {
+            RespEscape.escape(try conn.call("FUNCTION", "LIST", "LIBRARYNAME", "lib1", "WITHCODE"))
+                + RespEscape.escape(try conn.call("FUNCTION", "LIST", "LIBRARYNAME", "lib2", "WITHCODE"))
+        }
+
+        // redis-server writes the RDB, redis-uv loads it.
+        var expected = ""
+        do {
+            let real = try ServerProcess.start(.redisServer, arguments: files)
+            defer { real.stop() }
+            let c = try real.connect()
+            XCTAssertEqual(try c.callString("FUNCTION", "LOAD", lib1), "$4\r\nlib1\r\n")
+            XCTAssertEqual(try c.callString("FUNCTION", "LOAD", lib2), "$4\r\nlib2\r\n")
+            XCTAssertEqual(try c.callString("SET", "k", "v"), "+OK\r\n")
+            XCTAssertEqual(try c.callString("SAVE"), "+OK\r\n")
+            expected = try list(c)
+        }
+        do {
+            let ours = try ServerProcess.start(.redisUV, arguments: files)
+            defer { ours.stop() }
+            let c = try ours.connect()
+            XCTAssertEqual(try list(c), expected)
+            XCTAssertEqual(try c.callString("FCALL", "hello", "0", "rdb"), "$9\r\nhello rdb\r\n")
+            XCTAssertEqual(try c.callString("FCALL", "setget", "1", "k", "w"), "$1\r\nw\r\n")
+            // And back: redis-uv saves, redis-server loads.
+            XCTAssertEqual(try c.callString("FUNCTION", "DELETE", "lib2"), "+OK\r\n")
+            XCTAssertEqual(try c.callString("SAVE"), "+OK\r\n")
+        }
+        var payload: [UInt8] = []
+        do {
+            let real = try ServerProcess.start(.redisServer, arguments: files)
+            defer { real.stop() }
+            let c = try real.connect()
+            XCTAssertEqual(try c.callString("FCALL_RO", "hello", "0", "back"), "$10\r\nhello back\r\n")
+            XCTAssertEqual(try c.callString("FCALL", "setget", "0"), "-ERR Function not found\r\n")
+            XCTAssertEqual(try c.callString("GET", "k"), "$1\r\nw\r\n")
+            payload = try RespValue.parse(try c.call("FUNCTION", "DUMP")).payload ?? []
+        }
+        // FUNCTION DUMP of one restores on the other, both ways, byte for byte.
+        let ours = try ServerProcess.start(.redisUV)
+        defer { ours.stop() }
+        let c = try ours.connect()
+        try c.send(command: [Array("FUNCTION".utf8), Array("RESTORE".utf8), payload])
+        XCTAssertEqual(String(decoding: try c.readReply(), as: UTF8.self), "+OK\r\n")
+        XCTAssertEqual(try c.callString("FCALL", "hello", "0", "dump"), "$10\r\nhello dump\r\n")
+        XCTAssertEqual(try RespValue.parse(try c.call("FUNCTION", "DUMP")).payload ?? [], payload)
+        let real = try ServerProcess.start(.redisServer)
+        defer { real.stop() }
+        let r = try real.connect()
+        XCTAssertEqual(try r.callString("FUNCTION", "LOAD", lib2), "$4\r\nlib2\r\n")
+        XCTAssertEqual(try c.callString("FUNCTION", "LOAD", lib2), "$4\r\nlib2\r\n")
+        try r.send(command: [Array("FUNCTION".utf8), Array("RESTORE".utf8),
+                             try RespValue.parse(try c.call("FUNCTION", "DUMP")).payload ?? [], Array("REPLACE".utf8)])
+        XCTAssertEqual(String(decoding: try r.readReply(), as: UTF8.self), "+OK\r\n")
+        XCTAssertEqual(try r.callString("FUNCTION", "STATS"), try c.callString("FUNCTION", "STATS"))
+    }
+
     private func run(_ exe: String, _ args: [String]) -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
