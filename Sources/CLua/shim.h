@@ -17,6 +17,9 @@
 #include <string.h>
 #include <stdint.h>
 #include <time.h>
+/* Not packaged by Debian: written here (see each header). */
+#include "lua_struct.h"
+#include "lua_cmsgpack.h"
 
 /* Function-like macros Swift cannot import. */
 static inline void ruv_lua_pop(lua_State *L, int n) { lua_settop(L, -(n)-1); }
@@ -291,7 +294,8 @@ static void ruv_open_libraries(lua_State *L) {
     static const luaL_Reg libs[] = {
         {"", luaopen_base}, {LUA_TABLIBNAME, luaopen_table}, {LUA_STRLIBNAME, luaopen_string},
         {LUA_MATHLIBNAME, luaopen_math}, {LUA_DBLIBNAME, luaopen_debug},
-        {"cjson", luaopen_cjson}, {"bit", luaopen_bit}, {NULL, NULL}};
+        {"cjson", luaopen_cjson}, {"struct", luaopen_struct}, {"cmsgpack", luaopen_cmsgpack},
+        {"bit", luaopen_bit}, {NULL, NULL}};
     for (const luaL_Reg *lib = libs; lib->func; lib++) {
         lua_pushcfunction(L, lib->func);
         lua_pushstring(L, lib->name);
