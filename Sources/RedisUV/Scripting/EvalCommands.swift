@@ -115,8 +115,8 @@ extension Server {
             ruv_lua_pop(L, 1)
             return nil
         }
-        lua_setfield(L, LUA_REGISTRYINDEX, "f_" + sha)
-        scripting.scripts[sha] = CachedScript(body: Array(body), flags: flags)
+        let ref = luaL_ref(L, LUA_REGISTRYINDEX)
+        scripting.scripts[sha] = CachedScript(body: Array(body), flags: flags, ref: ref)
         scripting.scriptsMemory += body.count + 40
         return sha
     }
@@ -142,7 +142,9 @@ extension Server {
                 c.addReplyError("-NOSCRIPT No matching script. Please use EVAL.")
                 return
             }
-            sha = String(decoding: argv[1].map(asciiLower), as: UTF8.self)
+            let digest = argv[1]
+            sha = digest.contains(where: { $0 >= 65 && $0 <= 90 }) ? String(decoding: digest.map(asciiLower), as: UTF8.self)
+                : String(decoding: digest, as: UTF8.self)
             if scripting.scripts[sha] == nil {
                 c.addReplyError("-NOSCRIPT No matching script. Please use EVAL.")
                 return
@@ -153,8 +155,8 @@ extension Server {
         }
         let script = scripting.scripts[sha]!
         guard scriptMayRun(c, script.flags, readOnly: readOnly) else { return }
-        runScript(c, L: scripting.state(self), name: sha, function: nil, flags: script.flags, readOnly: readOnly,
-                  argv: argv, numkeys: numkeys)
+        runScript(c, L: scripting.state(self), name: sha, function: nil, ref: script.ref, flags: script.flags,
+                  readOnly: readOnly, argv: argv, numkeys: numkeys)
     }
 
     /// script.c scriptPrepareForRun's refusals.
@@ -205,8 +207,8 @@ extension Server {
 
     /// Runs an EVAL script (`function` nil: the cached chunk of digest `name`) or a
     /// function (luaCallFunction), and replies to `c`.
-    func runScript(_ c: Client, L: OpaquePointer, name: String, function: ScriptFunction?, flags: ScriptFlags,
-                   readOnly: Bool, argv: Argv, numkeys: Int) {
+    func runScript(_ c: Client, L: OpaquePointer, name: String, function: ScriptFunction?, ref: Int32 = 0,
+                   flags: ScriptFlags, readOnly: Bool, argv: Argv, numkeys: Int) {
         let fc = scriptClient()
         fc.db = c.db
         fc.resp = 2
@@ -227,7 +229,7 @@ extension Server {
             err = lua_pcall(L, 2, 1, -4)
         } else {
             ruv_lua_getglobal(L, "__redis__err__handler")
-            lua_getfield(L, LUA_REGISTRYINDEX, "f_" + name)
+            lua_rawgeti(L, LUA_REGISTRYINDEX, ref)
             pushArray(L, argv, from: 3, count: numkeys)
             ruv_set_real_global(L, "KEYS")
             pushArray(L, argv, from: 3 + numkeys, count: argv.count - 3 - numkeys)

@@ -159,6 +159,32 @@ enum LuaAPI {
         return args
     }
 
+    /// The arguments as views into the Lua strings on the stack, numbers first replaced
+    /// there by their %.17g text (luaArgsToRedisArgv without copying): valid until the
+    /// stack is popped. nil after pushing the error.
+    static func stackArgv(_ L: OpaquePointer, _ s: ScriptingState) -> Argv? {
+        let argc = lua_gettop(L)
+        if argc == 0 {
+            pushError(L, "Please specify at least one argument for this redis lib call")
+            return nil
+        }
+        let views = s.argvViews(capacity: Int(argc))
+        for j in 1...argc {
+            if lua_type(L, j) == LUA_TNUMBER {
+                lua_pushstring(L, formatLuaNumberArgument(lua_tonumber(L, j)))
+                lua_replace(L, j)
+            }
+            var len = 0
+            guard let p = lua_tolstring(L, j, &len) else {
+                lua_settop(L, 0)
+                pushError(L, "Lua redis lib command arguments must be strings or integers")
+                return nil
+            }
+            views[Int(j) - 1] = UnsafeRawBufferPointer(start: p, count: len)
+        }
+        return Argv(base: UnsafePointer(views), count: Int(argc))
+    }
+
     /// `%.17g`, with integral values (the common case) formatted without snprintf.
     static func formatLuaNumberArgument(_ d: Double) -> String {
         if d == d.rounded(.towardZero) && Swift.abs(d) < 1e17 && !(d == 0 && d.sign == .minus) {
@@ -175,15 +201,16 @@ enum LuaAPI {
             pushError(L, "redis.call/pcall can only be called inside a script invocation")
             return -1
         }
-        guard let args = argsToArgv(L) else { return raise ? -1 : 1 }
         if s.callInUse {
             pushError(L, "luaRedisGenericCommand() recursive call detected. Are you doing funny stuff with Lua debug hooks?")
             return 1
         }
+        guard let argv = stackArgv(L, s) else { return raise ? -1 : 1 }
         s.callInUse = true
-        defer { s.callInUse = false }
-        let owned = OwnedArgv(args)
-        if let err = server.scriptCall(run, owned.argv) {
+        let refusal = server.scriptCall(run, argv)
+        s.callInUse = false
+        lua_settop(L, 0)  // the arguments (the views into them are done with)
+        if let err = refusal {
             pushError(L, err)
             markStatsCounted(L)
             return raise ? -1 : 1

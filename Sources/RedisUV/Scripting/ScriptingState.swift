@@ -19,10 +19,12 @@ struct ScriptFlags: OptionSet {
 }
 
 /// One script in the EVAL cache (Redis's luaScript): its body and shebang flags. The
-/// compiled function lives in the Lua registry under "f_<sha>".
+/// compiled function lives in the Lua registry.
 struct CachedScript {
     let body: [UInt8]
     let flags: ScriptFlags
+    /// The compiled chunk, a reference in the Lua registry.
+    let ref: Int32
 }
 
 /// The script being run (Redis's scriptRunCtx).
@@ -70,6 +72,18 @@ final class ScriptingState {
     var callInUse = false
     /// FUNCTION/FCALL's engine and libraries.
     let functions = FunctionsState()
+    /// redis.call's argument views, reused (grown as needed).
+    private var argvBuffer = UnsafeMutablePointer<UnsafeRawBufferPointer>.allocate(capacity: 16)
+    private var argvCapacity = 16
+
+    func argvViews(capacity n: Int) -> UnsafeMutablePointer<UnsafeRawBufferPointer> {
+        if n > argvCapacity {
+            argvBuffer.deallocate()
+            argvCapacity = Swift.max(n, argvCapacity * 2)
+            argvBuffer = .allocate(capacity: argvCapacity)
+        }
+        return argvBuffer
+    }
     /// A script is past busy-reply-threshold and the loop is served from its hook: the
     /// dispatcher answers -BUSY, beforeSleep and the cron only write replies.
     var busy = false
