@@ -37,6 +37,26 @@ final class BlockingListTests: ServerPairTestCase {
         XCTAssertEqual(t["waiter 2"], "*2\r\n$5\r\nqueue\r\n$5\r\nfirst\r\n")
     }
 
+    /// A command sent (in a later packet) while the client is blocked runs once it is
+    /// served: it waited in the query buffer, it was not dropped.
+    func testCommandSentWhileBlockedRunsAfterServing() throws {
+        let t = try onEachServer { s, t in
+            let w = try s.connect()
+            try w.send(command: ["BLPOP", "later-q", "0"])
+            pause(100)
+            try w.send(command: ["SET", "later-k", "2"])
+            pause(100)
+            let pusher = try s.connect()
+            t.record("push", try pusher.call("RPUSH", "later-q", "a"))
+            t.record("popped", try w.readReply())
+            t.record("set", try w.readReply())
+            t.record("get", try pusher.call("GET", "later-k"))
+        }
+        XCTAssertEqual(t["popped"], "*2\r\n$7\r\nlater-q\r\n$1\r\na\r\n")
+        XCTAssertEqual(t["set"], "+OK\r\n")
+        XCTAssertEqual(t["get"], "$1\r\n2\r\n")
+    }
+
     func testTimeoutsGiveTheNullArrayOfEachProtocol() throws {
         let commands: [[String]] = [
             ["BLPOP", "none", "0.1"], ["BRPOP", "none", "none2", "0.1"], ["BLMOVE", "none", "dst", "LEFT", "RIGHT", "0.1"],

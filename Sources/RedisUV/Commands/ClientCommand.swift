@@ -13,6 +13,8 @@ enum ClientCommand {
         CommandImpl("client|reply", reply),
         CommandImpl("client|help", help),
         CommandImpl("client|unblock", unblock),
+        CommandImpl("client|pause", pause),
+        CommandImpl("client|unpause", unpause),
     ]
 
     static func id(_ c: Client, _ argv: Argv) {
@@ -181,7 +183,9 @@ enum ClientCommand {
             }
         }
         guard let id = c.intArgOrReply(argv, 2) else { return }
-        guard let target = c.server.clients[id], let state = target.blocked else {
+        // (A command postponed by a pause, or a SHUTDOWN waiting, cannot time out.)
+        guard let target = c.server.clients[id], let state = target.blocked,
+              state.type != .postponed && state.type != .shutdown else {
             c.addReplyInt(0)
             return
         }
@@ -193,6 +197,42 @@ enum ClientCommand {
         }
         c.server.resumeAfterUnblock(target)
         c.addReplyInt(1)
+    }
+
+    /// CLIENT PAUSE timeout [WRITE|ALL]: postpone clients' commands (all, or those that
+    /// may write) for `timeout` ms (Engine/ClientPause.swift).
+    static func pause(_ c: Client, _ argv: Argv) {
+        if argv.count > 4 {
+            c.addReplyError("unknown subcommand or wrong number of arguments for '\(argv.string(1))'. Try CLIENT HELP.")
+            return
+        }
+        var type = ClientPauseType.all
+        if argv.count == 4 {
+            if argv.equals(3, "write") {
+                type = .write
+            } else if !argv.equals(3, "all") {
+                c.addReplyError("CLIENT PAUSE mode must be WRITE or ALL")
+                return
+            }
+        }
+        // getTimeoutFromObjectOrReply in milliseconds: 0 (or a past end) pauses nothing.
+        guard let ms = parseStrictInt(argv[2]) else {
+            c.addReplyError("timeout is not an integer or out of range")
+            return
+        }
+        if ms < 0 {
+            c.addReplyError("timeout is negative")
+            return
+        }
+        let now = c.server.cachedTimeMs
+        let end = ms > 0 ? (Int64(ms) > Int64.max - now ? Int64.max : now + Int64(ms)) : 0
+        c.server.pauseClients(.clientCommand, endMs: end, type: type)
+        c.addReplyOK()
+    }
+
+    static func unpause(_ c: Client, _ argv: Argv) {
+        c.server.unpauseClients(.clientCommand)
+        c.addReplyOK()
     }
 
     static func noEvict(_ c: Client, _ argv: Argv) {

@@ -25,6 +25,7 @@ enum CommandRegistry {
             + DumpRestoreCommands.table
             + ReplicaCommands.table
             + MasterCommands.table
+            + FailoverCommand.table
             + EvalCommands.table
             + FunctionCommands.table
     }

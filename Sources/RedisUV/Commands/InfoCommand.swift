@@ -114,7 +114,8 @@ enum InfoCommand {
             ("maxclients", String(s.config.maxclients)),
             ("client_recent_max_input_buffer", String(maxIn)),
             ("client_recent_max_output_buffer", String(maxOut)),
-            ("blocked_clients", String(s.blocking.blockedClients)),
+            // (Clients postponed by a pause count too, as in Redis 7.0.)
+            ("blocked_clients", String(s.blocking.blockedClients + s.clientPause.postponed.count)),
             ("tracking_clients", "0"),
             ("clients_in_timeout_table", "0"),
         ]
@@ -266,12 +267,12 @@ enum InfoCommand {
             ("instantaneous_ops_per_sec", String(st.opsMetric.value)),
             ("total_net_input_bytes", String(st.netInputBytes)),
             ("total_net_output_bytes", String(st.netOutputBytes)),
-            ("total_net_repl_input_bytes", "0"),
+            ("total_net_repl_input_bytes", String(st.netReplInputBytes)),
             ("total_net_repl_output_bytes", String(st.netReplOutputBytes)),
             ("instantaneous_input_kbps", formatC("%.2f", Double(st.inputMetric.value) / 1024)),
             ("instantaneous_output_kbps", formatC("%.2f", Double(st.outputMetric.value) / 1024)),
-            ("instantaneous_input_repl_kbps", "0.00"),
-            ("instantaneous_output_repl_kbps", "0.00"),
+            ("instantaneous_input_repl_kbps", formatC("%.2f", Double(st.replInputMetric.value) / 1024)),
+            ("instantaneous_output_repl_kbps", formatC("%.2f", Double(st.replOutputMetric.value) / 1024)),
             ("rejected_connections", String(st.rejectedConnections)),
             ("sync_full", String(s.repl.syncFull)),
             ("sync_partial_ok", String(s.repl.syncPartialOK)),
@@ -366,7 +367,7 @@ enum InfoCommand {
         f += s.replicaInfoLines()
         let backlog = r.backlog
         f += [
-            ("master_failover_state", "no-failover"),
+            ("master_failover_state", s.failover.stateName),
             ("master_replid", String(decoding: r.replid, as: UTF8.self)),
             ("master_replid2", String(decoding: r.replid2, as: UTF8.self)),
             ("master_repl_offset", String(r.masterReplOffset)),

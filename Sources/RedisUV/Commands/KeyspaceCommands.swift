@@ -201,7 +201,7 @@ enum KeyspaceCommands {
             // Redis's expireIfNeeded: drop (and reclaim) keys that are still present but expired
             // (a replica only skips them: its master deletes them).
             if let present = db.table.find(e.key), db.isExpired(present, now: now) {
-                if !c.server.isReplica { db.deleteExpired(present) }
+                if !c.server.isReplica && !c.server.clientsArePaused { db.deleteExpired(present) }
                 continue
             }
             replyKeys.append(e)
@@ -241,7 +241,7 @@ enum KeyspaceCommands {
                 }
             }
             if db.isExpired(e, now: now) {
-                if !replica { db.deleteExpired(e) }
+                if !replica && !c.server.clientsArePaused { db.deleteExpired(e) }
                 continue
             }
             c.addReplyBulk(e.key)

@@ -65,48 +65,44 @@ enum ServerCommands {
 
     // MARK: SHUTDOWN
 
-    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (Redis's shutdownCommand): saves
-    /// when save points exist or SAVE is given (not with NOSAVE); a failed save keeps the
-    /// server up unless FORCE. Shutdown is immediate (no replicas to wait for), so there
-    /// is never one in progress for ABORT.
+    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (Redis's shutdownCommand): the client
+    /// waits (blocked) while lagging replicas catch up, then the server saves (with save
+    /// points or SAVE, not with NOSAVE) and exits; a failed save keeps it up unless FORCE
+    /// (Server/Shutdown.swift). ABORT cancels a shutdown that waits for replicas.
     static func shutdown(_ c: Client, _ argv: Argv) {
-        var save = false, nosave = false, now = false, force = false, abort = false
+        var flags: ShutdownFlags = []
+        var abort = false
         for i in 1..<argv.count {
-            if argv.equals(i, "nosave") { nosave = true }
-            else if argv.equals(i, "save") { save = true }
-            else if argv.equals(i, "now") { now = true }
-            else if argv.equals(i, "force") { force = true }
+            if argv.equals(i, "nosave") { flags.insert(.nosave) }
+            else if argv.equals(i, "save") { flags.insert(.save) }
+            else if argv.equals(i, "now") { flags.insert(.now) }
+            else if argv.equals(i, "force") { flags.insert(.force) }
             else if argv.equals(i, "abort") { abort = true }
             else {
                 c.addReplyErrorSyntax()
                 return
             }
         }
-        if (abort && (save || nosave || now || force)) || (save && nosave) {
+        if (abort && !flags.isEmpty) || flags.isSuperset(of: [.save, .nosave]) {
             c.addReplyErrorSyntax()
             return
         }
+        let server = c.server
         if abort {
-            c.addReplyError("No shutdown in progress.")
+            if server.abortShutdown() { c.addReplyOK() } else { c.addReplyError("No shutdown in progress.") }
             return
         }
-        // A half-loaded dataset is never saved over the file (Redis forces NOSAVE).
-        if c.server.loading {
-            save = false
-            nosave = true
+        // Blocked until the server exits (no reply) or the shutdown is cancelled (the error).
+        guard let cmd = c.lastCommand ?? server.commands.lookup("shutdown") else { return }
+        c.blocked = BlockState(command: cmd, argv: OwnedArgv(argv), keys: [], type: .shutdown,
+                               deadlineMs: 0, timeoutReply: { _ in })
+        server.blocking.blockedClients += 1
+        if server.prepareForShutdown(flags) { return }
+        if !server.shutdownInitiated && c.blocked?.type == .shutdown {
+            // Refused at once (a shutdown already under way): the error, not a hang.
+            server.unblockClient(c)
+            c.addReplyError("Errors trying to SHUTDOWN. Check logs.")
         }
-        let log = c.server.log
-        log.warning("User requested shutdown...")
-        if !c.server.prepareForShutdownSave(save: save, nosave: nosave) {
-            if !force {
-                c.server.persistence.shutdownPrepared = false
-                log.warning("Errors trying to shut down the server. Check the logs for more information.")
-                c.addReplyError("Errors trying to SHUTDOWN. Check logs.")
-                return
-            }
-            log.warning("Error trying to save the DB, exiting anyway (FORCE).")
-        }
-        c.server.requestShutdown(reason: "SHUTDOWN")
     }
 
     // MARK: MEMORY

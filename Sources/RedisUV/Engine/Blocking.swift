@@ -6,9 +6,15 @@
 /// Which kind of value a blocked client waits for (a key of another type does not wake it).
 enum BlockedType {
     case list, zset, stream
+    /// Not waiting for a key: the command was postponed by a client pause
+    /// (Engine/ClientPause.swift).
+    case postponed
+    /// In SHUTDOWN, waiting for lagging replicas (Server/Shutdown.swift).
+    case shutdown
 
     func accepts(_ t: ValueType) -> Bool {
         switch self {
+        case .postponed, .shutdown: return false
         case .list: return t == .list
         case .zset: return t == .zset
         case .stream: return t == .stream
@@ -97,6 +103,10 @@ extension Server {
     func unblockClient(_ c: Client) {
         guard let state = c.blocked else { return }
         c.blocked = nil
+        if state.type == .postponed {
+            clientPause.postponed.removeAll { $0 === c }
+            return
+        }
         blocking.blockedClients -= 1
         state.timer?.cancel()
         state.timer = nil
@@ -187,6 +197,14 @@ extension Server {
             let list = blocking.unblocked
             blocking.unblocked.removeAll()
             for c in list where c.blocked == nil && !c.flags.contains(.closed) {
+                if let argv = c.postponedCommand {
+                    // The command a pause postponed runs first, as if it just arrived.
+                    c.postponedCommand = nil
+                    processCommand(c, argv.argv)
+                    checkOutputLimits(c)
+                    scheduleWrite(c)
+                    if c.blocked != nil { continue }
+                }
                 c.processPendingInput()
                 c.connection?.afterInput()
             }

@@ -50,6 +50,9 @@ final class Client {
 
     /// Set while parked by a blocking command (Engine/Blocking.swift).
     var blocked: BlockState?
+    /// A command postponed by a client pause, to run (through every gate) before the
+    /// client's next input once the pause ended (Redis's CLIENT_PENDING_COMMAND).
+    var postponedCommand: OwnedArgv?
     /// While a parked command is re-executed: its original deadline, kept if it blocks again.
     var reprocessingDeadline: Int64?
 

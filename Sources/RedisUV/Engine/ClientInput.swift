@@ -14,6 +14,10 @@ extension Client {
                 _ = query.reserve(Swift.max(keep, parser.pendingBulkEnd - parser.frameStart))
                 query.append(data.baseAddress! + parser.frameStart, count: keep)
                 parser.rebase(by: parser.frameStart)
+            } else if keep == 0 {
+                // Everything was consumed: the parser's positions must point into `query`
+                // (empty now) for bytes that arrive while this client is blocked or paused.
+                parser.rebase(by: parser.frameStart)
             }
         } else {
             query.append(data)

@@ -92,6 +92,8 @@ extension Server {
         }
         // A script past busy-reply-threshold: -BUSY but for allow-busy commands (Scripting/).
         if scripting.busy && rejectWhileScriptBusy(c, cmd) { return }
+        // CLIENT PAUSE / FAILOVER: the command waits for the pause to end (Engine/ClientPause.swift).
+        if clientsArePaused && postponeIfPaused(c, cmd, argv) { return }
         // MULTI: the command is refused or queued instead of run (Engine/Multi.swift).
         if c.mstate != nil && queueIfInMulti(c, cmd, argv) { return }
         call(c, cmd, argv)

@@ -63,6 +63,9 @@ final class Database {
                 if m.executing { return e }
                 if s.config.replicaReadOnly { return nil }
             }
+            // While clients are paused the dataset stays as it is (the pause's end, or
+            // the new master after a failover, deletes it).
+            if let s = server, s.clientsArePaused { return nil }
             deleteExpired(e)
             return nil
         }

@@ -199,7 +199,12 @@ private func onRead(_ s: UnsafeMutablePointer<uv_stream_t>?, _ nread: Int, _ buf
     if nread > 0 {
         let c = conn.client
         c.server.updateCachedTime()
-        c.server.stats.netInputBytes &+= nread
+        // Our master's bytes (its RDB, its stream) are replication traffic, as in Redis.
+        if conn.rawInput != nil || c.flags.contains(.master) {
+            c.server.stats.netReplInputBytes &+= nread
+        } else {
+            c.server.stats.netInputBytes &+= nread
+        }
         c.server.stats.readsProcessed &+= 1
         c.totalNetInput &+= nread
         let data = UnsafeRawBufferPointer(start: UnsafeRawPointer(buf!.pointee.base), count: nread)

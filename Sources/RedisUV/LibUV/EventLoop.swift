@@ -156,7 +156,7 @@ private func onCronTimer(_ h: UnsafeMutablePointer<uv_timer_t>?) {
 
 private func onSignal(_ h: UnsafeMutablePointer<uv_signal_t>?, _ sig: Int32) {
     let server = serverOf(handlePointer(h!))
-    server.requestShutdown(reason: sig == SIGINT ? "Received SIGINT scheduling shutdown..." : "Received SIGTERM scheduling shutdown...")
+    server.shutdownOnSignal(sig)
 }
 
 func freeHandleOnClose(_ h: UnsafeMutablePointer<uv_handle_t>?) {

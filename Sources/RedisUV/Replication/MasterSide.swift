@@ -97,12 +97,7 @@ extension Server {
             guard let rs = c.replicaState else { continue }
             let ip = rs.announcedIP ?? ReplicaCommands.peerIP(c.peerAddress)
             if ip.isEmpty { continue }
-            let state: String
-            switch rs.phase {
-            case .waitBgsaveStart, .waitBgsaveEnd: state = "wait_bgsave"
-            case .sendBulk: state = "send_bulk"
-            case .online: state = rs.rdbOnly ? "rdb_transmitted" : "online"
-            }
+            let state = rs.stateName
             let lag = rs.phase == .online ? unixTime - rs.ackTimeMs / 1000 : 0
             out.append(("slave\(out.count)", "ip=\(ip),port=\(rs.listeningPort),state=\(state),offset=\(rs.ackOffset),lag=\(lag)"))
         }
@@ -143,6 +138,13 @@ extension Server {
     func syncCommand(_ c: Client, _ argv: Argv, psync: Bool) {
         // Already a replica (a second SYNC): ignored.
         if c.flags.contains(.replica) { return }
+        // PSYNC ... FAILOVER: our master hands over to us (Replication/Failover.swift).
+        if psync && !acceptFailoverRequest(c, argv) { return }
+        // No replica syncs with us while we are failing over.
+        if failover.phase != .none {
+            c.addReplyError("-NOMASTERLINK Can't SYNC while failing over")
+            return
+        }
         if let m = repl.master, !m.linkUp {
             c.addReplyError("-NOMASTERLINK Can't SYNC while not connected with my master")
             return
@@ -669,10 +671,14 @@ extension Server {
         repl.lastCronMs = now
         defer { repl.cronLoops += 1 }
         let nowSec = now / 1000
+        updateFailoverStatus()
 
-        // PING the replicas every repl-ping-replica-period, in the stream (it moves the offset).
+        // PING the replicas every repl-ping-replica-period, in the stream (it moves the offset);
+        // not during a FAILOVER with a timeout while writes are paused (Redis's
+        // manual_failover_in_progress), so the target can catch up with a still offset.
+        let failingOver = failover.endMs != 0 && checkClientPauseTimeout()
         if repl.cronLoops % Swift.max(1, config.replPingReplicaPeriod) == 0 && !repl.replicas.isEmpty
-            && repl.master == nil {
+            && repl.master == nil && !failingOver {
             replicationFeedReplicas(dbid: repl.lastSelectedDb, [Array("PING".utf8)])
         }
         for c in repl.replicas {
@@ -710,7 +716,8 @@ extension Server {
     /// beforeSleep's part (Redis's beforeSleep: get_ack_from_slaves, then
     /// processClientsWaitingReplicas).
     func masterSideBeforeSleep() {
-        if repl.getAckRequested {
+        // (Not while clients are paused: it would move the offset; it goes after the pause.)
+        if repl.getAckRequested && !checkClientPauseTimeout() {
             repl.getAckRequested = false
             sendGetackToReplicas()
         }

@@ -18,6 +18,9 @@ struct ReplicaHandshake {
         var cachedOffset: Int64 = -1
         /// repl-timeout, seconds.
         var timeoutSeconds: Int = 60
+        /// We are failing over to this master (FAILOVER): PSYNC carries FAILOVER, and a
+        /// refusal ends the failover instead of falling back to SYNC.
+        var failover = false
     }
 
     /// Where the link stands (Redis's repl_state). INFO and ROLE name these through `roleName`.
@@ -62,6 +65,8 @@ struct ReplicaHandshake {
         case sync(SyncKind)
         /// Close the link; the cron reconnects (Redis's `goto error` / cancelReplicationHandshake).
         case abort
+        /// The failover target refused PSYNC FAILOVER: the failover is aborted.
+        case failoverRejected
     }
 
     let settings: Settings
@@ -173,10 +178,10 @@ struct ReplicaHandshake {
                 let replid = String(decoding: id, as: UTF8.self)
                 let offset = String(settings.cachedOffset + 1)
                 out.append(.log(.notice, "Trying a partial resynchronization (request \(replid):\(offset))."))
-                out.append(.send([["PSYNC", replid, offset]]))
+                out.append(.send([["PSYNC", replid, offset] + (settings.failover ? ["FAILOVER"] : [])]))
             } else {
                 out.append(.log(.notice, "Partial resynchronization not possible (no cached master)"))
-                out.append(.send([["PSYNC", "?", "-1"]]))
+                out.append(.send([["PSYNC", "?", "-1"] + (settings.failover ? ["FAILOVER"] : [])]))
             }
             return out
         case .receivePsync:
@@ -224,6 +229,11 @@ struct ReplicaHandshake {
             out.append(.log(.notice, "Master does not support PSYNC or is in error state (reply: \(reply))"))
         } else {
             out.append(.log(.warning, "Unexpected reply to PSYNC from master: \(reply)"))
+        }
+        if settings.failover {
+            step = .failed
+            out.append(.failoverRejected)
+            return out
         }
         out.append(.log(.notice, "Retrying with SYNC..."))
         out.append(.sendRaw("SYNC\r\n"))

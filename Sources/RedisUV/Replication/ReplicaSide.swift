@@ -161,7 +161,9 @@ extension Server {
     /// Redis's disconnectAllBlockedClients: a blocked client cannot stay blocked across a
     /// role change.
     private func disconnectAllBlockedClients() {
-        for c in clientsInOrder where c.blocked != nil {
+        // A postponed client is not in the middle of its command: it runs it from scratch
+        // after the pause (executed or refused then), so it stays.
+        for c in clientsInOrder where c.blocked != nil && c.blocked!.type != .postponed {
             c.addReplyError("-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)")
             unblockClient(c)
             c.flags.insert(.closeAfterReply)
@@ -185,6 +187,7 @@ extension Server {
         s.cachedReplid = m.masterReplid
         s.cachedOffset = m.appliedReplOffset
         s.timeoutSeconds = config.replTimeout
+        s.failover = failover.phase == .inProgress
         return s
     }
 
@@ -244,7 +247,11 @@ extension Server {
             case .log(let level, let text):
                 if level == .warning { log.warning(text) } else { log.notice(text) }
             case .sync(let kind):
+                if case .legacy = kind {} else { failoverPsyncAnswered(accepted: true) }
+                if link.closed { return }
                 beginSync(link, kind)
+            case .failoverRejected:
+                failoverPsyncAnswered(accepted: false)
             case .abort:
                 closeLink(link)
             }

@@ -241,6 +241,14 @@ final class ReplicaClientState {
     /// Redis's replstate: waiting for a save to start or end, sending the RDB, online.
     enum Phase { case waitBgsaveStart, waitBgsaveEnd, sendBulk, online }
     var phase: Phase = .waitBgsaveStart
+    /// The phase as INFO's state= and the shutdown log name it (Redis's replstateToString).
+    var stateName: String {
+        switch phase {
+        case .waitBgsaveStart, .waitBgsaveEnd: return "wait_bgsave"
+        case .sendBulk: return "send_bulk"
+        case .online: return rdbOnly ? "rdb_transmitted" : "online"
+        }
+    }
     /// REPLCONF listening-port / ip-address (shown in INFO as port= and ip=).
     var listeningPort = 0
     var announcedIP: String? = nil

@@ -11,6 +11,10 @@ final class Server {
     let stats = ServerStats()
     /// Clients parked on keys and keys ready to serve them (Engine/Blocking.swift).
     let blocking = BlockingState()
+    /// CLIENT PAUSE / FAILOVER pauses and the clients they postponed (Engine/ClientPause.swift).
+    let clientPause = ClientPauseState()
+    /// Coordinated failover (FAILOVER, Replication/Failover.swift).
+    var failover = FailoverState()
     /// WATCH bookkeeping (Engine/Multi.swift).
     let watches = WatchState()
     /// Channels, patterns and their subscribers (Engine/PubSub.swift).
@@ -37,6 +41,8 @@ final class Server {
     var dirty = 0
     var lastSaveTime: Int64
     var shutdownRequested = false
+    /// A shutdown waiting for lagging replicas (Server/Shutdown.swift).
+    var pendingShutdown: PendingShutdown?
     /// True while an RDB file loads (Redis's server.loading): commands without the
     /// `loading` flag are refused with -LOADING, and the cron stays idle.
     var loading = false
@@ -140,7 +146,8 @@ final class Server {
         // Redis's beforeSleep under processEventsWhileBlocked: no expiry mid-load.
         // A replica expires nothing itself: its master sends the DELs (Redis runs the
         // expiry cycles only when iAmMaster()).
-        if config.activeExpireEnabled && !loading && repl.master == nil { activeExpireCycle(.fast) }
+        if config.activeExpireEnabled && !loading && repl.master == nil && !checkClientPauseTimeout() { activeExpireCycle(.fast) }
+        if failover.phase == .waitForSync { updateFailoverStatus() }
         flushPendingWrites()
     }
 
@@ -160,7 +167,7 @@ final class Server {
         // Redis runs only whileBlockedCron while loading: no expiry, saves or shrinking
         // on a half-loaded keyspace; nor in the middle of a busy script.
         if loading || scripting.busy { return }
-        if config.activeExpireEnabled && repl.master == nil {
+        if config.activeExpireEnabled && repl.master == nil && !checkClientPauseTimeout() {
             let start = monotonicUs()
             activeExpireCycle()
             stats.expireCycleTimeUsedUs += monotonicUs() - start
@@ -175,6 +182,7 @@ final class Server {
         persistenceCron()
         if repl.master != nil { replicaCron() }
         masterSideCron()
+        if pendingShutdown != nil { shutdownCron() }
         if shutdownRequested { loop?.stop() }
     }
 

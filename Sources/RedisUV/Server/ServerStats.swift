@@ -14,6 +14,8 @@ final class ServerStats {
     var netOutputBytes = 0
     /// Bytes written to replicas (the stream and their RDBs), which Redis counts apart.
     var netReplOutputBytes = 0
+    /// Bytes read from our master (its RDB and its stream), counted apart as well.
+    var netReplInputBytes = 0
     var expiredTimeCapReached = 0
     var keyspace = KeyspaceStats()
     /// Read and write events handled by the transport (INFO total_reads/writes_processed).
@@ -28,6 +30,9 @@ final class ServerStats {
 
     /// Instantaneous metrics (Redis's trackInstantaneousMetric): commands, bytes in, bytes out.
     var opsMetric = InstantaneousMetric()
+    /// The same for replication traffic (instantaneous_input/output_repl_kbps).
+    var replInputMetric = InstantaneousMetric()
+    var replOutputMetric = InstantaneousMetric()
     var inputMetric = InstantaneousMetric()
     var outputMetric = InstantaneousMetric()
     private var lastMetricSampleMs: Int64 = 0
@@ -52,6 +57,8 @@ final class ServerStats {
         opsMetric.track(totalCommands, nowMs: nowMs)
         inputMetric.track(netInputBytes, nowMs: nowMs)
         outputMetric.track(netOutputBytes, nowMs: nowMs)
+        replInputMetric.track(netReplInputBytes, nowMs: nowMs)
+        replOutputMetric.track(netReplOutputBytes, nowMs: nowMs)
         // mallinfo2 walks the allocator's free lists: sample the peak once a second.
         if nowMs - lastPeakSampleMs >= 1000 {
             lastPeakSampleMs = nowMs
@@ -75,6 +82,7 @@ final class ServerStats {
         netInputBytes = 0
         netOutputBytes = 0
         netReplOutputBytes = 0
+        netReplInputBytes = 0
         expiredTimeCapReached = 0
         keyspace.hits = 0
         keyspace.misses = 0

@@ -57,7 +57,7 @@ public enum RedisServerMain {
                 loop.run()
             }
         }
-        server.finishShutdown()
+        server.beforeExit()
         if !config.pidfile.isEmpty { unlink(config.pidfile) }
         log.warning("redis-uv is now ready to exit, bye bye...")
         return server.exitCode
@@ -163,7 +163,7 @@ extension StringProtocol {
 
 extension Server {
     /// Everything that must happen between the loop stopping and the process exiting.
-    func finishShutdown() {
+    func beforeExit() {
         // A signal (SIGTERM/SIGINT) skipped SHUTDOWN's save step: save now when save
         // points exist, as Redis's prepareForShutdown does.
         if !persistence.shutdownPrepared && !prepareForShutdownSave(save: false, nosave: false) {
