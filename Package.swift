@@ -6,6 +6,10 @@ let package = Package(
     products: [
         .executable(name: "redis-uv", targets: ["redis-uv"]),
     ],
+    dependencies: [
+        // Insecure.SHA1 for the script cache's digests (and ACL's password hashes).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+    ],
     targets: [
         // libuv, found through pkg-config; the only C dependency.
         .systemLibrary(
@@ -14,9 +18,16 @@ let package = Package(
             pkgConfig: "libuv",
             providers: [.apt(["libuv1-dev"])]
         ),
+        // Lua 5.1, the interpreter Redis embeds, with cjson and bit linked statically.
+        .systemLibrary(
+            name: "CLua",
+            path: "Sources/CLua",
+            pkgConfig: "lua5.1",
+            providers: [.apt(["liblua5.1-0-dev", "lua-cjson-dev", "lua-bitop-dev"])]
+        ),
         .target(
             name: "RedisUV",
-            dependencies: ["CLibUV"],
+            dependencies: ["CLibUV", "CLua", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [
                 // The event loop is single-threaded by design; dynamic exclusivity checks on
                 // class properties cost ~25% of user time in a measured minimal server.

@@ -3,7 +3,7 @@
 #
 # Builds .build/release/redis-uv first when it is missing or older than any
 # file in Sources/ or Package.swift (quiet: output only on failure), and
-# installs libuv1-dev first when pkg-config cannot find libuv. Arguments keep
+# installs libuv1-dev and Lua 5.1 first when missing (scripts/install-deps). Arguments keep
 # the caller's working directory (a relative --dir means the caller's cwd).
 set -euo pipefail
 
@@ -20,7 +20,7 @@ if needs_build; then
     cd "$here"
     log="$(mktemp)"
     trap 'rm -f "$log"' EXIT
-    if ! pkg-config --exists libuv >/dev/null 2>&1; then
+    if ! pkg-config --exists libuv lua5.1 lua5.1-cjson lua5.1-bitop >/dev/null 2>&1; then
       if ! scripts/install-deps >"$log" 2>&1 </dev/null; then
         cat "$log" >&2
         exit 1

@@ -19,6 +19,10 @@ final class FailoverIntegrationTests: ReplicationTestCase {
     private func pair(_ mk: ServerProcess.Kind, _ rk: ServerProcess.Kind) throws -> (ServerProcess, ServerProcess) {
         let master = try startServer(mk, fast)
         let replica = try startServer(rk, fast + ["--replicaof", "127.0.0.1 \(master.port)"])
+        // FAILOVER TO needs the master to see the replica online (after its first ACK).
+        let mc = try master.connect()
+        defer { mc.close() }
+        try waitUntil("the replica online on the master") { try info(mc, "slave0")?.contains("state=online") == true }
         return (master, replica)
     }
 

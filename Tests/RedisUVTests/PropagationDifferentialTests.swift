@@ -220,6 +220,33 @@ final class PropagationDifferentialTests: XCTestCase {
             "MULTI", "SET a 1", "INCR a", "EXEC", "MULTI", "SELECT 3", "SET b 2", "EXEC", "SET c 3",
             "MULTI", "PUBLISH ch x", "EXEC",
         ]),
+        // Redis 7 replicates scripts by effects: the commands they ran, MULTI/EXEC around
+        // more than one, never the EVAL itself.
+        Scenario(name: "scripts", script: [
+            "EVAL \"return redis.call('set', KEYS[1], ARGV[1])\" 1 k v",
+            "EVAL \"redis.call('set','a','1') redis.call('incr','a') return redis.call('get','a')\" 0",
+            "EVAL \"return redis.call('get','a')\" 0",
+            "SCRIPT LOAD \"redis.call('lpush','l','x') redis.call('rpop','l') return 1\"",
+            "EVALSHA 27ff3c9a1c1bece248e503cc2e6c315f4bae366e 0",
+            "EVAL \"redis.call('select', 3) redis.call('set','in3','v') return 1\" 0",
+            "SET back0 v",
+            "EVAL \"redis.set_repl(redis.REPL_NONE) redis.call('set','hidden','1') redis.set_repl(redis.REPL_ALL) redis.call('set','shown','1') return 1\" 0",
+            "EVAL \"redis.call('set','x','1') return redis.call('nosuch')\" 0",
+            "EVAL \"redis.call('set','e','v','PX', 100000) return redis.call('expire', 'e', 500)\" 0",
+            "EVAL \"return redis.pcall('incr', 'e')\" 0",
+            "EVAL_RO \"return redis.call('get', 'a')\" 0",
+            "MULTI", "EVAL \"return redis.call('set', 'm1', '1')\" 0", "SET m2 2", "EXEC",
+            "MULTI", "EVAL \"redis.call('set', 'm3', '1') return redis.call('del', 'm3')\" 0", "EXEC",
+            "SET old v PXAT 1", "EVAL \"return redis.call('get', 'old')\" 0",
+        ]),
+        // FUNCTION LOAD/DELETE/FLUSH propagate as they are; FCALL by its effects.
+        Scenario(name: "functions", script: [
+            "FUNCTION LOAD \"#!lua name=plib\\nredis.register_function('pset', function(k, a) redis.call('set', k[1], a[1]) return redis.call('incr', 'cnt') end)\\nredis.register_function{function_name='pget', callback=function(k) return redis.call('get', k[1]) end, flags={'no-writes'}}\"",
+            "FCALL pset 1 pk pv", "FCALL_RO pget 1 pk", "FCALL pget 1 pk",
+            "FUNCTION LOAD REPLACE \"#!lua name=plib\\nredis.register_function('pone', function(k) return redis.call('del', k[1]) end)\"",
+            "FCALL pone 1 pk", "FCALL pone 1 pk", "FUNCTION LOAD \"#!lua name=bad\\nreturn 1\"",
+            "FUNCTION DELETE plib", "FUNCTION DELETE plib", "FUNCTION FLUSH",
+        ]),
         Scenario(name: "selects", script: [
             "SET a 1", "1: SELECT 1", "1: SET a 1", "1: SET b 2", "SET c 3", "2: SELECT 5", "2: DEL a",
             "2: SET a 1", "1: SET d 4",
@@ -332,7 +359,9 @@ final class PropagationDifferentialTests: XCTestCase {
     }
 
     static func parse(_ line: String) -> Step {
-        var words = line.split(separator: " ").map(String.init).map { $0 == "\"\"" ? "" : $0 }
+        // Quoted arguments (scripts) split as redis-cli does.
+        var words = line.contains("'") || line.contains("\"") ? (SplitArgs.split(line) ?? []).map { String(decoding: $0, as: UTF8.self) }
+            : line.split(separator: " ").map(String.init)
         if words[0] == "!sleep" { return .sleep(ms: Int(words[1])!) }
         if words[0] == "!lazyfree" { return .lazyfree(words[1] == "yes") }
         if words[0] == "!active" {

@@ -26,5 +26,7 @@ enum CommandRegistry {
             + ReplicaCommands.table
             + MasterCommands.table
             + FailoverCommand.table
+            + EvalCommands.table
+            + FunctionCommands.table
     }
 }

@@ -139,6 +139,11 @@ enum InfoCommand {
         let allocated = used
         let active = MemoryStats.allocatorActive()
         let totalSystem = MemoryStats.totalSystemMemory()
+        // Scripting (Scripting/): the two interpreters' heaps and what the caches hold.
+        let luaEval = s.scripting.luaMemory
+        let fnState = s.scripting.functions
+        let luaFunctions = fnState.luaMemory
+        let functionsMemory = fnState.current.libraries.reduce(0) { $0 + $1.code.count + 64 * ($1.functions.count + 1) }
         return [
             ("used_memory", String(used)),
             ("used_memory_human", bytesToHuman(used)),
@@ -156,19 +161,19 @@ enum InfoCommand {
             ("allocator_resident", String(rss)),
             ("total_system_memory", String(totalSystem)),
             ("total_system_memory_human", bytesToHuman(totalSystem)),
-            ("used_memory_lua", "0"),
-            ("used_memory_vm_eval", "0"),
-            ("used_memory_lua_human", "0B"),
-            ("used_memory_scripts_eval", "0"),
-            ("number_of_cached_scripts", "0"),
-            ("number_of_functions", "0"),
-            ("number_of_libraries", "0"),
-            ("used_memory_vm_functions", "0"),
-            ("used_memory_vm_total", "0"),
-            ("used_memory_vm_total_human", "0B"),
-            ("used_memory_functions", "0"),
-            ("used_memory_scripts", "0"),
-            ("used_memory_scripts_human", "0B"),
+            ("used_memory_lua", String(luaEval)),
+            ("used_memory_vm_eval", String(luaEval)),
+            ("used_memory_lua_human", bytesToHuman(luaEval)),
+            ("used_memory_scripts_eval", String(s.scripting.scriptsMemory)),
+            ("number_of_cached_scripts", String(s.scripting.scripts.count)),
+            ("number_of_functions", String(fnState.current.functionCount)),
+            ("number_of_libraries", String(fnState.current.libraries.count)),
+            ("used_memory_vm_functions", String(luaFunctions)),
+            ("used_memory_vm_total", String(luaEval + luaFunctions)),
+            ("used_memory_vm_total_human", bytesToHuman(luaEval + luaFunctions)),
+            ("used_memory_functions", String(functionsMemory)),
+            ("used_memory_scripts", String(s.scripting.scriptsMemory + functionsMemory)),
+            ("used_memory_scripts_human", bytesToHuman(s.scripting.scriptsMemory + functionsMemory)),
             ("maxmemory", String(s.config.maxmemory)),
             ("maxmemory_human", bytesToHuman(s.config.maxmemory)),
             ("maxmemory_policy", s.config.maxmemoryPolicy),

@@ -90,6 +90,8 @@ extension Server {
             rejectCommand(c, cmd, "-LOADING Redis is loading the dataset in memory")
             return
         }
+        // A script past busy-reply-threshold: -BUSY but for allow-busy commands (Scripting/).
+        if scripting.busy && rejectWhileScriptBusy(c, cmd) { return }
         // CLIENT PAUSE / FAILOVER: the command waits for the pause to end (Engine/ClientPause.swift).
         if clientsArePaused && postponeIfPaused(c, cmd, argv) { return }
         // MULTI: the command is refused or queued instead of run (Engine/Multi.swift).

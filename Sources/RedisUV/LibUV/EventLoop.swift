@@ -11,8 +11,11 @@ final class EventLoop {
     unowned(unsafe) let server: Server
     /// The one read buffer every connection's alloc_cb hands out: reads are processed
     /// to completion inside read_cb, so it is never shared by two reads at once.
-    let readBuffer: UnsafeMutableRawPointer
+    private(set) var readBuffer: UnsafeMutableRawPointer
     static let readBufferSize = 64 * 1024
+    /// Where reads go while processEventsWhileBlocked runs: the client whose command is
+    /// blocking (a busy script) may still be parsing `readBuffer` in place.
+    private var nestedReadBuffer: UnsafeMutableRawPointer?
     private var listeners: [UnsafeMutablePointer<uv_tcp_t>] = []
     private let prepare: UnsafeMutablePointer<uv_prepare_t>
     private let cronTimer: UnsafeMutablePointer<uv_timer_t>
@@ -103,6 +106,10 @@ final class EventLoop {
     /// Redis's processEventsWhileBlocked, for work done outside the loop (the RDB load at
     /// start-up): a few non-waiting turns accept clients, read and answer them.
     func processEventsWhileBlocked() {
+        let outer = readBuffer
+        if nestedReadBuffer == nil { nestedReadBuffer = .allocate(byteCount: EventLoop.readBufferSize, alignment: 16) }
+        readBuffer = nestedReadBuffer!
+        defer { readBuffer = outer }
         for _ in 0..<4 { uv_run(loop, UV_RUN_NOWAIT) }
     }
 

@@ -41,6 +41,7 @@ enum RDBFile {
                      verifyChecksum: Bool, nowMs: Int64, lruClock: UInt32, lfu: Bool,
                      log: (String) -> Void, keyLoadDelay: Int = 0, replaceDuplicates: Bool = false,
                      keepExpired: Bool = false,
+                     functionLibrary: (([UInt8]) -> String?)? = nil,
                      progress: ((RDBReader) throws -> Void)? = nil) throws -> RDBLoadResult {
         // key-load-delay (a test aid, as Redis's) slows every key and checks progress after each.
         let progressEvery = keyLoadDelay != 0 ? 1 : 1024
@@ -109,10 +110,13 @@ enum RDBFile {
             case RDB.opModuleAux:
                 throw r.error("The RDB file contains AUX module data I can't load: redis-uv has no modules", at: opStart)
             case RDB.opFunction2:
-                // Functions are not implemented: the library is skipped, as the brief allows.
                 let code = try r.stringArray()
-                let firstLine = code.split(separator: 10).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
-                log("Skipping a function library in the RDB file (functions are not supported): \(firstLine)")
+                guard let functionLibrary else {
+                    let firstLine = code.split(separator: 10).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                    log("Skipping a function library in the RDB file: \(firstLine)")
+                    continue
+                }
+                if let err = functionLibrary(code) { throw r.error("Failed loading library, \(err)", at: opStart) }
                 continue
             case RDB.opFunctionPreGA:
                 throw r.error("Pre-release function format not supported", at: opStart)
@@ -202,6 +206,8 @@ enum RDBFile {
         var lruClock: UInt32 = 0
         /// rdb-key-save-delay: microseconds slept per key (debugDelay).
         var keySaveDelay = 0
+        /// Function libraries' code, each saved as a FUNCTION2 record (rdbSaveFunctions).
+        var functions: [[UInt8]] = []
     }
 
     /// Writes an RDB image of `dbs` (rdbSaveRio): header, aux fields, each non-empty
@@ -210,6 +216,10 @@ enum RDBFile {
         let v = String(o.version)
         w.raw("REDIS" + String(repeating: "0", count: 4 - v.count) + v)
         for (k, val) in o.aux { w.aux(k, val) }
+        for code in o.functions {
+            w.byte(RDB.opFunction2)
+            w.string(code)
+        }
         let lruPolicy = o.policy.hasSuffix("-lru")
         let lfuPolicy = o.policy.hasSuffix("-lfu")
         let lfu = LFUPolicy(maxmemoryPolicy: o.policy)

@@ -133,6 +133,13 @@ extension Server {
                                           log: { [log] in log.notice($0) },
                                           keyLoadDelay: config.keyLoadDelay, replaceDuplicates: replaceDuplicates,
                                           keepExpired: keepExpired,
+                                          functionLibrary: { [unowned self] code in
+                // rdbFunctionLoad: MERGE (ALLOW_DUP) replaces a library already there.
+                switch createFunctionLibrary(code, replace: replaceDuplicates, into: scripting.functions.current, timeoutMs: 0) {
+                case .success: return nil
+                case .failure(let e): return e.message
+                }
+            },
                                           progress: { [unowned self] r in
                 // Pages already parsed (and checksummed) are given back, so a big file
                 // does not stay resident next to the data it became.
@@ -195,6 +202,7 @@ extension Server {
         options.nowMs = now
         options.lruClock = lruClock
         options.keySaveDelay = config.rdbKeySaveDelay
+        options.functions = scripting.functions.current.libraries.map { $0.code }
         do {
             try RDBFile.save(includeData ? dbs : [], to: w, options: options)
             if w.writeErrno != 0 { return String(cString: strerror(w.writeErrno)) }
@@ -453,6 +461,7 @@ extension Server {
                 signalFlushedDb(db)
                 db.flush()
             }
+            scripting.functions.flush()  // emptyData drops the function libraries too
         }
         if !loadDataFromDisk(replaceDuplicates: merge) { return "Error trying to load the RDB dump" }
         log.warning("DB reloaded by DEBUG RELOAD")

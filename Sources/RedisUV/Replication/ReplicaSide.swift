@@ -442,6 +442,8 @@ extension Server {
         let image = link.memoryPayload
         link.memoryPayload = nil
         let swap = image != nil && config.replDisklessLoad == "swapdb"
+        // The master's RDB brings its function libraries (emptyData drops ours).
+        scripting.functions.flush()
         if !swap {
             attachToNewMaster(m)
             log.notice("MASTER <-> REPLICA sync: Flushing old data")

@@ -58,6 +58,8 @@ final class Server {
     let repl = ReplicationState()
     /// What the running command propagates (Replication/Propagation.swift).
     let propagation = PropagationState()
+    /// EVAL/SCRIPT's Lua interpreter and script cache (Scripting/).
+    let scripting = ScriptingState()
     /// Nesting of call() (EXEC's queued commands run inside EXEC's call): what a command
     /// propagates goes out when the outermost call ends. On Server itself, not in
     /// `propagation`, so call() touches no other object on its fast path.
@@ -136,6 +138,9 @@ final class Server {
 
     /// Runs right before the loop blocks for I/O: the one place replies are written.
     func beforeSleep() {
+        // While a busy script serves the loop from its hook nothing else runs (Redis's
+        // processEventsWhileBlocked): only replies go out.
+        if scripting.busy { flushPendingWrites(); return }
         if !blocking.readyKeys.isEmpty { handleClientsBlockedOnKeys() }
         if !blocking.unblocked.isEmpty { processUnblockedClients() }
         if repl.needsBeforeSleep { masterSideBeforeSleep() }  // WAIT and its GETACKs
@@ -145,6 +150,10 @@ final class Server {
         // expiry cycles only when iAmMaster()).
         if config.activeExpireEnabled && !loading && repl.master == nil && !checkClientPauseTimeout() { activeExpireCycle(.fast) }
         if failover.phase == .waitForSync { updateFailoverStatus() }
+        flushPendingWrites()
+    }
+
+    private func flushPendingWrites() {
         // The AOF is written (and with appendfsync always, fsynced) before any reply.
         if aof.fd >= 0 { flushAppendOnlyFile() }
         if pendingWrites.isEmpty { return }
@@ -160,8 +169,8 @@ final class Server {
     func cron() {
         updateCachedTime()
         // Redis runs only whileBlockedCron while loading: no expiry, saves or shrinking
-        // on a half-loaded keyspace.
-        if loading { return }
+        // on a half-loaded keyspace; nor in the middle of a busy script.
+        if loading || scripting.busy { return }
         if config.activeExpireEnabled && repl.master == nil && !checkClientPauseTimeout() {
             let start = monotonicUs()
             activeExpireCycle()
