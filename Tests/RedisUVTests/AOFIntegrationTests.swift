@@ -132,6 +132,81 @@ final class AOFIntegrationTests: ReplicationTestCase {
         XCTAssertEqual(try call(rc, "LINDEX", "log", "-1").text, String(acked))
     }
 
+    /// appendfsync everysec under kill -9: at most about the last second or two of
+    /// acknowledged writes may be missing (Redis's bound), and nothing is half-applied.
+    func testKill9WithEverysecLosesAtMostTheLastSeconds() throws {
+        let dir = try tempDir()
+        let s = try aofServer(.redisUV, dir: dir, ["--appendfsync", "everysec"])
+        let c = try s.connect()
+        var acked = 0
+        let t0 = Date()
+        while Date().timeIntervalSince(t0) < 2 {
+            for _ in 0..<50 { try c.send(command: ["MULTI"]); try c.send(command: ["INCR", "a"]); try c.send(command: ["INCR", "b"]); try c.send(command: ["EXEC"]) }
+            for _ in 0..<200 { _ = try c.readReply(timeout: 10) }
+            acked += 50
+        }
+        let rate = Double(acked) / Date().timeIntervalSince(t0)
+        s.signal(SIGKILL)
+        XCTAssertNotNil(s.waitForExit(timeout: 10))
+        c.close()
+        let r = try aofServer(.redisUV, dir: dir)
+        let rc = try loadedConnection(r)
+        defer { rc.close() }
+        let a = Int(try call(rc, "GET", "a").text ?? "") ?? -1
+        let b = Int(try call(rc, "GET", "b").text ?? "") ?? -2
+        XCTAssertEqual(a, b, "a transaction is all or nothing")
+        XCTAssertGreaterThanOrEqual(Double(a), Double(acked) - 2.5 * rate, "acked \(acked)")
+        XCTAssertLessThanOrEqual(a, acked)
+    }
+
+    /// kill -9 while a rewrite child writes a new base: the directory still loads, with
+    /// everything; DEBUG LOADAOF reloads it in place.
+    func testCrashDuringRewriteLeavesALoadableDirectory() throws {
+        let dir = try tempDir()
+        let s = try aofServer(.redisUV, dir: dir, ["--rdb-key-save-delay", "20000"])
+        let c = try s.connect()
+        for i in 0..<200 { try call(c, "SET", "k\(i)", String(i)) }
+        XCTAssertEqual(try raw(c, "BGREWRITEAOF"), "+Background append only file rewriting started\r\n")
+        for i in 0..<50 { try call(c, "SET", "late\(i)", String(i)) }
+        XCTAssertEqual(try info(c, "aof_rewrite_in_progress", section: "persistence"), "1")
+        let expected = try snapshot(s)
+        s.signal(SIGKILL)
+        XCTAssertNotNil(s.waitForExit(timeout: 10))
+        c.close()
+        let r = try aofServer(.redisUV, dir: dir)
+        XCTAssertEqual(try snapshot(r), expected)
+        let rc = try loadedConnection(r)
+        defer { rc.close() }
+        try call(rc, "SET", "after", "1")
+        XCTAssertEqual(try raw(rc, "DEBUG", "LOADAOF"), "+OK\r\n")
+        XCTAssertEqual(try call(rc, "DBSIZE").integer, 251)
+        XCTAssertTrue(r.log.contains("Append Only File loaded by DEBUG LOADAOF"))
+    }
+
+    /// A script's and a function's effects are in the AOF as their writes in MULTI/EXEC
+    /// (never EVAL itself), and redis-server replays them to the same data.
+    func testScriptEffectsReplayInRedisServer() throws {
+        let dir = try tempDir()
+        let s = try aofServer(.redisUV, dir: dir)
+        let c = try s.connect()
+        try call(c, "EVAL", "redis.call('set', KEYS[1], ARGV[1]); redis.call('incrby', KEYS[2], 5); return redis.call('rpush', KEYS[3], 'x', 'y')", "3", "s1", "s2", "s3", "v")
+        try call(c, "FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('bump', function(keys) return redis.call('incr', keys[1]) end)")
+        try call(c, "FCALL", "bump", "1", "f1")
+        try call(c, "FCALL", "bump", "1", "f1")
+        let expected = try snapshot(s)
+        try c.send(command: ["SHUTDOWN", "NOSAVE"])
+        XCTAssertNotNil(s.waitForExit(timeout: 10))
+        c.close()
+        let incr = file(dir, "appendonly.aof.1.incr.aof")
+        XCTAssertTrue(incr.contains("MULTI") && incr.contains("incrby") && incr.contains("FUNCTION"), incr)
+        XCTAssertFalse(incr.contains("EVAL") || incr.contains("FCALL"), incr)
+        let r = try aofServer(.redisServer, dir: dir)
+        XCTAssertEqual(try snapshot(r), expected)
+        let rc = try loadedConnection(r)
+        defer { rc.close() }
+        XCTAssertEqual(try call(rc, "FCALL", "bump", "1", "f1").integer, 3, "the library came through too")
+    }
+
     /// A command cut short at the end of the last file: loaded without it (yes), or the
     /// server refuses to start (no), with Redis's log lines; an unfinished MULTI is dropped.
     func testTruncatedTailAndUnfinishedTransaction() throws {

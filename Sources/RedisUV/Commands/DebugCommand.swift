@@ -28,6 +28,9 @@ enum DebugCommand {
                 }
             }
             if let err = c.server.debugReload(save: save, flush: flush, merge: merge) { c.addReplyError(err) } else { c.addReplyOK() }
+        } else if argv.equals(1, "loadaof") {
+            c.server.debugLoadAOF()
+            c.addReplyOK()
         } else if argv.equals(1, "sleep") && argv.count == 3 {
             sleep(c, argv)
         } else if argv.equals(1, "set-active-expire") && argv.count == 3 {

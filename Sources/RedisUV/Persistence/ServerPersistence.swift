@@ -48,10 +48,11 @@ extension Server {
     /// and the file's repl-id / repl-offset / repl-stream-db become a cached master, so the
     /// first PSYNC after a restart can continue the history.
     func loadDataFromDisk(serveClients: Bool = false, replaceDuplicates: Bool = false,
-                          restoreReplicationInfo: Bool = false) -> Bool {
+                          restoreReplicationInfo: Bool = false, rdbOnly: Bool = false) -> Bool {
         if config.dir.isEmpty { return true }  // in-process server: no files
-        // With appendonly yes the AOF is the data, not the RDB (Redis's loadDataFromDisk).
-        if config.appendonly { return loadAppendOnlyFiles() }
+        // With appendonly yes the AOF is the data, not the RDB (Redis's loadDataFromDisk);
+        // DEBUG RELOAD reloads the RDB it just saved all the same.
+        if config.appendonly && !rdbOnly { return loadAppendOnlyFiles() }
         switch loadRDBFile(rdbPath, serveClients: serveClients, replaceDuplicates: replaceDuplicates,
                            keepExpired: repl.master != nil) {
         case .loaded(let result, let seconds):
@@ -463,9 +464,26 @@ extension Server {
             }
             scripting.functions.flush()  // emptyData drops the function libraries too
         }
-        if !loadDataFromDisk(replaceDuplicates: merge) { return "Error trying to load the RDB dump" }
+        if !loadDataFromDisk(replaceDuplicates: merge, rdbOnly: true) { return "Error trying to load the RDB dump" }
         log.warning("DB reloaded by DEBUG RELOAD")
         return nil
+    }
+}
+
+extension Server {
+    /// DEBUG LOADAOF: the AOF written out, the keyspace emptied and loaded back from the
+    /// AOF files (Redis exits when they cannot be loaded).
+    func debugLoadAOF() {
+        if aof.status == .on { flushAppendOnlyFile(force: true) }
+        for db in dbs {
+            signalFlushedDb(db)
+            db.flush()
+        }
+        scripting.functions.flush()
+        deleteAOFHistoryFiles()
+        if !loadAppendOnlyFiles() { exit(1) }
+        dirty = 0
+        log.notice("Append Only File loaded by DEBUG LOADAOF")
     }
 }
 
