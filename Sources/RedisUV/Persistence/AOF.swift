@@ -339,7 +339,7 @@ extension Server {
         }
         var failure: String?
         if config.aofUseRdbPreamble {
-            failure = rdbWrite(to: fd)
+            failure = rdbWrite(to: fd, incrementalFsync: config.aofRewriteIncrementalFsync)
         } else {
             failure = writeAOFCommandsSnapshot(to: fd)
         }

@@ -191,9 +191,10 @@ extension Server {
 
     /// Writes an RDB image of the keyspace (none with `includeData` false: a filtered
     /// replica's RDB) to `fd` (Redis's rdbSaveRio). Returns the failure, or nil.
-    func rdbWrite(to fd: Int32, includeData: Bool = true) -> String? {
+    func rdbWrite(to fd: Int32, includeData: Bool = true, incrementalFsync: Bool = false) -> String? {
         let now = wallClockMs()
         let w = RDBWriter(fd: fd, compress: config.rdbcompression)
+        if incrementalFsync { w.autoSyncBytes = 4 << 20 }
         var options = RDBFile.SaveOptions()
         options.version = config.rdbVersion
         options.compress = config.rdbcompression
@@ -230,7 +231,7 @@ extension Server {
             log.warning("Failed opening the temp RDB file \(tempName) (in server root dir \(dir)) for saving: \(String(cString: strerror(errno)))")
             return false
         }
-        var failure = rdbWrite(to: fd)
+        var failure = rdbWrite(to: fd, incrementalFsync: config.rdbSaveIncrementalFsync)
         if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         close(fd)
         if let failure {
