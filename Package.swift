@@ -6,6 +6,10 @@ let package = Package(
     products: [
         .executable(name: "redis-uv", targets: ["redis-uv"]),
     ],
+    dependencies: [
+        // SHA-256 for ACL passwords (Redis keeps only the hex digest).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+    ],
     targets: [
         // libuv, found through pkg-config; the only C dependency.
         .systemLibrary(
@@ -16,7 +20,7 @@ let package = Package(
         ),
         .target(
             name: "RedisUV",
-            dependencies: ["CLibUV"],
+            dependencies: ["CLibUV", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [
                 // The event loop is single-threaded by design; dynamic exclusivity checks on
                 // class properties cost ~25% of user time in a measured minimal server.

@@ -25,5 +25,6 @@ enum CommandRegistry {
             + DumpRestoreCommands.table
             + ReplicaCommands.table
             + MasterCommands.table
+            + ACLCommand.table
     }
 }

@@ -289,6 +289,7 @@ extension Server {
             refreshGoodReplicasCount()
         }
         // requirepass: Redis keeps existing connections authenticated; new ones must AUTH.
+        acl.configChanged(old: old, new: new)
     }
 
     /// CONFIG RESETSTAT (Redis's resetServerStats, resetCommandTableStats,
