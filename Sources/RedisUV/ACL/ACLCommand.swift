@@ -81,7 +81,7 @@ enum ACLCommand {
 
     static func getuser(_ c: Client, _ argv: Argv) {
         guard let u = c.server.acl.user(named: argv[2]) else {
-            c.addReplyError("Can not find user '\(argv.string(2))' in ACL")
+            c.addReplyNull()  // (Redis 7.0.15: a null, not an error)
             return
         }
         c.addReplyMapLen(6)

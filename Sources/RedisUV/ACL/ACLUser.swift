@@ -112,6 +112,7 @@ struct ACLSelector {
                     offset += 1
                 }
                 _ = closed  // "%R" alone is accepted by Redis too: an empty pattern
+                if !read && !write { return .syntax }  // "%~a"
             } else {
                 read = true
                 write = true
@@ -276,7 +277,8 @@ final class ACLUser {
         } else if op[0] == UInt8(ascii: "(") && op.last == UInt8(ascii: ")") {
             var selector = ACLSelector(root: false, pubsubDefaultAll: pubsubDefaultAll)
             let inner = Array(op[1..<(op.count - 1)])
-            guard let args = splitConfigArgs(inner) else { return .syntax }
+            // Unbalanced quotes split into no rules at all (sdssplitargs' NULL), as in Redis.
+            let args = splitConfigArgs(inner) ?? []
             for a in args {
                 if let err = selector.apply(a) { return err }
             }
