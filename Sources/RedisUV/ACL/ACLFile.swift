@@ -94,11 +94,18 @@ extension ACLState {
                 errors += "\(filename):\(linenum): Unmatched parenthesis in selector definition."
                 continue
             }
+            var syntaxError = false
             for var op in merged {
                 while let l = op.last, [9, 13, 10].contains(l) { op.removeLast() }
                 while let f = op.first, [9, 13, 10].contains(f) { op.removeFirst() }
-                if let err = u.apply(op, pubsubDefaultAll: pubsubDefaultAll) {
+                guard let err = u.apply(op, pubsubDefaultAll: pubsubDefaultAll) else { continue }
+                if err == .unknownCommand {
+                    // A missing command is named; other errors could reveal a secret, and
+                    // only the first of a line is told.
+                    errors += "\(filename):\(linenum): Error in applying operation '\(String(decoding: op, as: UTF8.self))': \(err.message). "
+                } else if !syntaxError {
                     errors += "\(filename):\(linenum): \(err.message). "
+                    syntaxError = true
                 }
             }
         }
