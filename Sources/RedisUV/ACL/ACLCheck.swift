@@ -141,6 +141,16 @@ extension KeyExtraction.KeyRef {
 /// The keys of a command (getKeysFromCommandWithSpecs). The common case, key specs that
 /// are all index+range with fixed flags, is computed straight off the arguments.
 func aclKeys<A: ACLArguments>(_ entry: ACLCommandIndex.Entry, _ argv: A) -> [KeyExtraction.KeyRef] {
+    if entry.id == ACLCommandIndex.setID {
+        // SET's variable flags (setGetKeys) without copying the arguments: GET also reads.
+        var get = false
+        var i = 3
+        while i < argv.count && !get {
+            get = argv.withArg(i) { bytesEqualIgnoringCase($0, "get") }
+            i += 1
+        }
+        return [get ? ACLCommandIndex.setGetKeyRef : ACLCommandIndex.setKeyRef]
+    }
     if let simple = entry.simpleKeySpecs {
         let argc = argv.count
         var result: [KeyExtraction.KeyRef] = []

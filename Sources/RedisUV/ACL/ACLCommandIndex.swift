@@ -101,6 +101,10 @@ enum ACLCommandIndex {
         return result
     }
 
+    static let setID: Int = lookup(Array("set".utf8))!
+    static let setKeyRef = KeyExtraction.KeyRef(position: 1, flags: ["OW", "update"])
+    static let setGetKeyRef = KeyExtraction.KeyRef(position: 1, flags: ["RW", "access", "update"])
+
     /// The bit of a command table spec (every spec has one).
     static func id(of spec: CommandSpec) -> Int {
         if let id = idsBySpec[ObjectIdentifier(spec)] { return id }
