@@ -62,20 +62,25 @@ func aclCheckCommand<A: ACLArguments>(user: ACLUser, id: Int, argv: A) -> ACLDen
     var relevant = ACLDenialReason.command
     var localIdx = 0, lastIdx = 0
     var keys: [KeyExtraction.KeyRef]? = nil
-    for s in user.selectors {
-        guard let reason = s.check(id: id, argv: argv, keys: &keys, idx: &localIdx) else { return nil }
-        if reason.rawValue > relevant.rawValue || (reason == relevant && localIdx > lastIdx) {
-            relevant = reason
-            lastIdx = localIdx
+    let entry = ACLCommandIndex.entries[id]
+    let allowed: Bool = user.selectors.withUnsafeBufferPointer { selectors in
+        for i in 0..<selectors.count {
+            guard let reason = selectors[i].check(entry, argv: argv, keys: &keys, idx: &localIdx) else { return true }
+            if reason.rawValue > relevant.rawValue || (reason == relevant && localIdx > lastIdx) {
+                relevant = reason
+                lastIdx = localIdx
+            }
         }
+        return false
     }
-    return ACLDenial(reason: relevant, argIndex: lastIdx)
+    return allowed ? nil : ACLDenial(reason: relevant, argIndex: lastIdx)
 }
 
 extension ACLSelector {
     /// Redis's ACLSelectorCheckCmd. `keys` caches the key positions between selectors.
-    func check<A: ACLArguments>(id: Int, argv: A, keys: inout [KeyExtraction.KeyRef]?, idx: inout Int) -> ACLDenialReason? {
-        let entry = ACLCommandIndex.entries[id]
+    func check<A: ACLArguments>(_ entry: ACLCommandIndex.Entry, argv: A, keys: inout [KeyExtraction.KeyRef]?,
+                                idx: inout Int) -> ACLDenialReason? {
+        let id = entry.id
         if !allCommands && !entry.spec.flags.contains(.noAuth) && !allowed.contains(id) {
             // Maybe allowed for this first argument only (+select|0).
             guard argv.count >= 2, let args = firstArgs[id] else { return .command }
@@ -85,6 +90,14 @@ extension ACLSelector {
             if !ok { return .command }
         }
         if !allKeys && entry.hasKeys {
+            if let simple = entry.simpleKeySpecs {
+                // The common case straight off the arguments: no key list is built.
+                if let bad = firstDeniedKey(simple, argv) {
+                    idx = bad
+                    return .key
+                }
+                return checkChannels(entry, argv, &idx)
+            }
             if keys == nil { keys = aclKeys(entry, argv) }
             for k in keys! {
                 let ok = argv.withArg(k.position) { checkKey($0, read: k.read, write: k.write) }
@@ -94,6 +107,31 @@ extension ACLSelector {
                 }
             }
         }
+        return checkChannels(entry, argv, &idx)
+    }
+
+    /// The simple key specs' keys (getKeysUsingKeySpecs); the first refused, or nil.
+    @inline(__always)
+    func firstDeniedKey<A: ACLArguments>(_ specs: [ACLCommandIndex.SimpleKeySpec], _ argv: A) -> Int? {
+        let argc = argv.count
+        // Any spec out of bounds means no keys at all (Redis's getkeys fallback, which
+        // these commands lack), so every range is checked before any key is.
+        for ks in specs {
+            let (first, last) = ks.range(argc)
+            if last >= argc || last < first || first >= argc { return nil }
+        }
+        for ks in specs {
+            let (first, last) = ks.range(argc)
+            var i = first
+            while i <= last {
+                if !argv.withArg(i, { checkKey($0, read: ks.read, write: ks.write) }) { return i }
+                i += ks.step
+            }
+        }
+        return nil
+    }
+
+    func checkChannels<A: ACLArguments>(_ entry: ACLCommandIndex.Entry, _ argv: A, _ idx: inout Int) -> ACLDenialReason? {
         if !allChannels && entry.channelArgs != .none {
             let range: Range<Int>
             switch entry.channelArgs {
@@ -155,15 +193,7 @@ func aclKeys<A: ACLArguments>(_ entry: ACLCommandIndex.Entry, _ argv: A) -> [Key
         let argc = argv.count
         var result: [KeyExtraction.KeyRef] = []
         for ks in simple {
-            let first = ks.pos
-            let last: Int
-            if ks.lastKey >= 0 {
-                last = first + ks.lastKey
-            } else if ks.limit == 0 {
-                last = argc + ks.lastKey
-            } else {
-                last = first + ((argc - first) / ks.limit + ks.lastKey)
-            }
+            let (first, last) = ks.range(argc)
             // Out of bounds: Redis falls back to the getkeys function, which these lack.
             if last >= argc || last < first || first >= argc { return [] }
             var i = first

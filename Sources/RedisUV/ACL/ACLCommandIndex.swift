@@ -29,6 +29,16 @@ enum ACLCommandIndex {
         let step: Int
         let limit: Int
         let flags: [String]
+        /// What the flags ask of a key pattern (ACLSelectorCheckKey).
+        let read: Bool
+        let write: Bool
+
+        /// First and last key positions for `argc` arguments (getKeysUsingKeySpecs).
+        @inline(__always) func range(_ argc: Int) -> (first: Int, last: Int) {
+            if lastKey >= 0 { return (pos, pos + lastKey) }
+            if limit == 0 { return (pos, argc + lastKey) }
+            return (pos, pos + ((argc - pos) / limit + lastKey))
+        }
     }
 
     static func simpleKeySpecs(_ spec: CommandSpec) -> [SimpleKeySpec]? {
@@ -40,7 +50,9 @@ enum ACLCommandIndex {
             guard case .index(let pos) = ks.beginSearch, case .range(let last, let step, let limit) = ks.findKeys else {
                 return nil
             }
-            result.append(SimpleKeySpec(pos: pos, lastKey: last, step: step, limit: limit, flags: ks.flags))
+            let ref = KeyExtraction.KeyRef(position: 0, flags: ks.flags)
+            result.append(SimpleKeySpec(pos: pos, lastKey: last, step: step, limit: limit, flags: ks.flags,
+                                        read: ref.read, write: ref.write))
         }
         return result.isEmpty ? nil : result
     }
