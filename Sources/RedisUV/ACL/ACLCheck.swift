@@ -90,6 +90,20 @@ extension ACLSelector {
             if !ok { return .command }
         }
         if !allKeys && entry.hasKeys {
+            if id == ACLCommandIndex.setID {
+                // SET's one key (setGetKeys): written, and read too with GET.
+                var get = false
+                var i = 3
+                while i < argv.count && !get {
+                    get = argv.withArg(i) { bytesEqualIgnoringCase($0, "get") }
+                    i += 1
+                }
+                if !argv.withArg(1, { checkKey($0, read: get, write: true) }) {
+                    idx = 1
+                    return .key
+                }
+                return checkChannels(entry, argv, &idx)
+            }
             if let simple = entry.simpleKeySpecs {
                 // The common case straight off the arguments: no key list is built.
                 if let bad = firstDeniedKey(simple, argv) {
