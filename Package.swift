@@ -7,7 +7,7 @@ let package = Package(
         .executable(name: "redis-uv", targets: ["redis-uv"]),
     ],
     dependencies: [
-        // Insecure.SHA1 for the script cache's digests (and ACL's password hashes).
+        // SHA-256 for ACL passwords (Redis keeps only the hex digest), Insecure.SHA1 for the script cache.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [

@@ -79,7 +79,7 @@ enum ClientCommand {
         var laddr: [UInt8]? = nil
         var type: ClientType? = nil
         var id: Int? = nil
-        var user: String? = nil
+        var user: ACLUser? = nil
         var skipMe = true
 
         func matches(_ other: Client, caller: Client) -> Bool {
@@ -87,7 +87,7 @@ enum ClientCommand {
             if let laddr, Array(other.localAddress.utf8) != laddr { return false }
             if let type, other.type != type { return false }
             if let id, other.id != id { return false }
-            if let user, other.user != user { return false }
+            if let user, other.user !== user { return false }
             if skipMe && other === caller { return false }
             return true
         }
@@ -122,12 +122,11 @@ enum ClientCommand {
                 } else if argv.equals(i, "laddr") && moreArgs {
                     filter.laddr = argv.bytes(i + 1)
                 } else if argv.equals(i, "user") && moreArgs {
-                    // "default" is the only user there is (no ACL SETUSER).
-                    guard bytesEqual(argv[i + 1], "default") else {
+                    guard let u = c.server.acl.user(named: argv[i + 1]) else {
                         c.addReplyError("No such user '\(argv.string(i + 1))'")
                         return
                     }
-                    filter.user = "default"
+                    filter.user = u
                 } else if argv.equals(i, "skipme") && moreArgs {
                     if argv.equals(i + 1, "yes") {
                         filter.skipMe = true
@@ -422,7 +421,7 @@ extension Client {
             "tot-mem=\(totalMem)",
             "events=\(events)",
             "cmd=\(mstate?.execCommand?.fullName ?? lastCommandName)",
-            "user=\(user)",
+            "user=\(user.nameString)",
             "redir=-1",
             "resp=\(resp)",
         ]

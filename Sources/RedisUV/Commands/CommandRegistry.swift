@@ -28,5 +28,6 @@ enum CommandRegistry {
             + FailoverCommand.table
             + EvalCommands.table
             + FunctionCommands.table
+            + ACLCommand.table
     }
 }

@@ -65,13 +65,13 @@ enum ConnectionCommands {
         let ok: Bool
         if argv.count == 2 {
             // The old one-argument form still errors when the default user has no password.
-            if c.server.config.requirepass.isEmpty {
+            if c.server.acl.defaultUser.flags.contains(.nopass) {
                 c.addReplyError("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
                 return
             }
-            ok = c.authenticate(user: nil, password: argv[1])
+            ok = c.authenticate(user: nil, password: argv[1], commandName: argv.bytes(0))
         } else {
-            ok = c.authenticate(user: argv[1], password: argv[2])
+            ok = c.authenticate(user: argv[1], password: argv[2], commandName: argv.bytes(0))
         }
         if ok { c.addReplyOK() } else { c.addReplyError(wrongPass) }
     }
@@ -101,7 +101,7 @@ enum ConnectionCommands {
         while j < argv.count {
             let moreArgs = argv.count - 1 - j
             if argv.equals(j, "auth") && moreArgs >= 2 {
-                if !c.authenticate(user: argv[j + 1], password: argv[j + 2]) {
+                if !c.authenticate(user: argv[j + 1], password: argv[j + 2], commandName: argv.bytes(0)) {
                     c.addReplyError(wrongPass)
                     return
                 }
@@ -162,23 +162,19 @@ extension Client {
         addReplyArrayLen(0)
     }
 
-    /// Redis's ACLAuthenticateUser for the one user there is, "default", whose password is
-    /// `requirepass` (no password at all when it is empty: any password is accepted, as for
-    /// a `nopass` user). `user == nil` means the default user (one-argument AUTH). On
-    /// success the client becomes authenticated; on failure its state is left as it was.
-    func authenticate(user: UnsafeRawBufferPointer?, password: UnsafeRawBufferPointer) -> Bool {
-        if let user, !bytesEqual(user, "default") { return false }
-        let required = server.config.requirepass
-        if !required.isEmpty && !constantTimeEqual(password, Array(required.utf8)) { return false }
-        authenticated = true
-        self.user = "default"
-        return true
+    /// Redis's ACLAuthenticateUser (ACL/ACLState.swift); `user == nil` means "default"
+    /// (one-argument AUTH). On failure the client's state is left as it was.
+    func authenticate(user: UnsafeRawBufferPointer?, password: UnsafeRawBufferPointer, commandName: [UInt8]) -> Bool {
+        if let user { return server.aclAuthenticate(self, user: user, password: password, commandName: commandName) }
+        return Array("default".utf8).withUnsafeBytes {
+            server.aclAuthenticate(self, user: $0, password: password, commandName: commandName)
+        }
     }
 
-    /// Redis's clientSetDefaultAuth: the default user, authenticated only if it has no password.
+    /// Redis's clientSetDefaultAuth: the default user, authenticated only if it needs no password.
     func setDefaultAuth() {
-        user = "default"
-        authenticated = server.config.requirepass.isEmpty
+        user = server.acl.defaultUser
+        authenticated = server.acl.defaultUserNeedsNoAuth
     }
 
     /// Redis's getIntFromObjectOrReply with its default messages: a 64-bit parse first,

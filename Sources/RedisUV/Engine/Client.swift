@@ -34,7 +34,8 @@ final class Client {
     var resp: Int = 2
     var name: [UInt8]? = nil
     var authenticated: Bool
-    var user: String = "default"
+    /// The ACL user this connection runs as (ACL/ACLUser.swift).
+    var user: ACLUser
     var flags: Flags = []
     /// CLIENT REPLY state.
     var replyOff = false
@@ -74,8 +75,9 @@ final class Client {
     var totalNetInput = 0
     var totalNetOutput = 0
 
-    init(id: Int, server: Server, db: Database, authenticated: Bool, now: Int64) {
+    init(id: Int, server: Server, db: Database, user: ACLUser, authenticated: Bool, now: Int64) {
         self.id = id
+        self.user = user
         self.server = server
         self.db = db
         self.authenticated = authenticated

@@ -38,6 +38,8 @@ final class RedisCommand {
     let runsInsideMulti: Bool
     /// EXEC: what it propagates is its queued commands', never itself.
     let propagatesItsBody: Bool
+    /// The command's bit in ACL bitmaps (ACL/ACLCommandIndex.swift).
+    let aclID: Int
 
     init(spec: CommandSpec, proc: CommandProc?) {
         self.spec = spec
@@ -45,6 +47,7 @@ final class RedisCommand {
         self.nameBytes = Array(spec.name.utf8)
         self.runsInsideMulti = ["exec", "discard", "multi", "watch", "quit", "reset"].contains(spec.name)
         self.propagatesItsBody = spec.name == "exec"
+        self.aclID = ACLCommandIndex.id(of: spec)
     }
 
     var fullName: String { spec.fullName }

@@ -164,6 +164,10 @@ extension Server {
         for q in ms.commands {
             let at = c.out.count
             let off = c.replyOff || c.replySkip
+            if c.user.needsCheck && execRecheckACL(c, q.command, q.argv.argv) {
+                if off && (c.replyOff || c.replySkip) { c.out.count = at }
+                continue
+            }
             call(c, q.command, q.argv.argv)
             if off && (c.replyOff || c.replySkip) { c.out.count = at }
         }

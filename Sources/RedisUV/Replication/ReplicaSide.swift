@@ -549,7 +549,7 @@ extension Server {
         guard let m = repl.master, let c = link.client else { return }
         c.flags.insert(.master)
         c.authenticated = true
-        c.user = "(superuser)"
+        c.user = acl.superuser
         c.db = dbs[db < dbs.count ? db : 0]
         c.lastInteraction = cachedTimeMs
         link.connection?.rawInput = nil

@@ -151,6 +151,8 @@ struct ServerConfig {
     var acllogMaxLen = 128
     var aclfile = ""
     var aclPubsubDefault = "resetchannels"
+    /// `user <name> <rules...>` lines of redis.conf, checked as read, loaded at start-up.
+    var userLines: [[String]] = []
     var supervised = "no"
     var unixsocket = ""
     var unixsocketperm = 0

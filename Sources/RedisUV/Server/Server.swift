@@ -20,6 +20,8 @@ final class Server {
     /// Channels, patterns and their subscribers (Engine/PubSub.swift).
     let pubsub: PubSubState
     let commands: CommandTable
+    /// Users, permissions and the ACL log (ACL/).
+    let acl = ACLState()
     /// Connected clients by id, in connection order for CLIENT LIST.
     private(set) var clients: [Int: Client] = [:]
     private var nextClientID = 1
@@ -72,6 +74,7 @@ final class Server {
         self.config = config
         self.log = log
         self.commands = CommandTable(implementations: CommandRegistry.implementations)
+        acl.configure(from: config)
         self.hashSeed = UInt64.random(in: 0...UInt64.max)
         self.pubsub = PubSubState(seed: hashSeed)
         let now = wallClockMs()
@@ -100,8 +103,8 @@ final class Server {
     /// A new client; `listed: false` makes one outside the client list and the connection
     /// count (the replica's link to its master until it is synced: listClient then).
     func createClient(now: Int64, listed: Bool = true) -> Client {
-        let c = Client(id: nextClientID, server: self, db: dbs[0],
-                       authenticated: config.requirepass.isEmpty, now: now)
+        let c = Client(id: nextClientID, server: self, db: dbs[0], user: acl.defaultUser,
+                       authenticated: acl.defaultUserNeedsNoAuth, now: now)
         nextClientID += 1
         if listed {
             clients[c.id] = c

@@ -44,6 +44,7 @@ public enum RedisServerMain {
         }
         adjustOpenFilesLimit(maxclients: config.maxclients, log: log)
         log.notice("Server initialized")
+        if !server.aclLoadUsersAtStartup() { return 1 }
         server.replicationInitFromConfig()
         if !server.loadDataFromDisk(serveClients: true, restoreReplicationInfo: true) { return 1 }
         if !server.aofOpenOnServerStart() { return 1 }
@@ -142,6 +143,15 @@ enum ConfigLoader {
                                lineNumber: Int?, fromFile: Bool) throws(ConfigError) {
         let whereText = lineNumber.map { "Reading the configuration file, at line \($0)\n>>> '\(line)'\n" }
             ?? "Reading the configuration from the command line\n>>> '\(line)'\n"
+        if name == "user" && !args.isEmpty {
+            // ACLAppendUserForLoading: checked now, loaded once the server is set up.
+            let words = [name] + args
+            if let err = ACLState.checkUserLine(words, previous: config.userLines, pubsubDefault: config.aclPubsubDefault) {
+                throw ConfigError(description: whereText + err)
+            }
+            config.userLines.append(words)
+            return
+        }
         guard let entry = ConfigTable.entry(named: name) else {
             throw ConfigError(description: whereText + "Bad directive or wrong number of arguments")
         }

@@ -104,6 +104,12 @@ enum ReplyMask: Equatable, CustomStringConvertible {
     case any
     /// Internal (used by @resp3): a HELLO map whose `id` and `version` values may differ.
     case helloMap
+    /// In bulk strings, ACL rules: runs of single-command rules (+get -set ...) compare as
+    /// multisets (Redis prints them in its command dict's hash order, random per process).
+    case aclRules
+    /// In an aggregate, the element after a bulk string equal to NAME matches anything
+    /// (ACL LOG's age-seconds and client-info).
+    case field(String)
 
     var description: String {
         switch self {
@@ -114,6 +120,8 @@ enum ReplyMask: Equatable, CustomStringConvertible {
         case .sorted: return "sorted"
         case .any: return "any"
         case .helloMap: return "hello-map"
+        case .aclRules: return "acl-rules"
+        case .field(let n): return "field \(n)"
         }
     }
 
@@ -124,7 +132,12 @@ enum ReplyMask: Equatable, CustomStringConvertible {
             guard !regex.isEmpty, (try? NSRegularExpression(pattern: regex)) != nil else { return nil }
             return .lines(regex)
         }
+        if trimmed.hasPrefix("field ") {
+            let name = String(trimmed.dropFirst(6)).trimmingCharacters(in: .whitespaces)
+            return name.isEmpty ? nil : .field(name)
+        }
         switch trimmed {
+        case "acl-rules": return .aclRules
         case "int": return .int
         case "bulk": return .bulk
         case "ttl-approx": return .ttlApprox

@@ -36,6 +36,7 @@ enum ReplyComparator {
         // Bulk-like leaves.
         if e.isBulkLike, let ep = e.payload, let ap = a.payload {
             if masks.contains(.bulk) { return nil }
+            if masks.contains(.aclRules) && aclRulesKey(ep) == aclRulesKey(ap) { return nil }
             let regexes = masks.compactMap { m -> NSRegularExpression? in
                 if case .lines(let r) = m { return try? NSRegularExpression(pattern: r) }
                 return nil
@@ -56,8 +57,12 @@ enum ReplyComparator {
             if top && masks.contains(.sorted) {
                 return compareMultiset(e, a, masks: masks, path: path)
             }
+            let fields = Set(masks.compactMap { m -> String? in if case .field(let n) = m { return n }; return nil })
+            var skipNext = false
             for (i, (x, y)) in zip(e.children, a.children).enumerated() {
+                if skipNext { skipNext = false; continue }
                 if let why = compare(x, y, masks: masks, top: false, path: "\(path)[\(i)]") { return why }
+                if !fields.isEmpty, x.isBulkLike, let t = x.text, fields.contains(t) { skipNext = true }
             }
             return nil
         }
@@ -101,6 +106,22 @@ enum ReplyComparator {
             i += 2
         }
         return nil
+    }
+
+    /// ACL rule text with each run of single-command rules sorted.
+    static func aclRulesKey(_ bytes: [UInt8]) -> [String] {
+        let text = String(decoding: bytes, as: UTF8.self)
+            .replacingOccurrences(of: "(", with: "( ").replacingOccurrences(of: ")", with: " )")
+        var out: [String] = []
+        var run: [String] = []
+        for w in text.split(separator: " ").map(String.init) {
+            let single = (w.hasPrefix("+") || w.hasPrefix("-")) && !w.dropFirst().hasPrefix("@")
+            if single { run.append(w); continue }
+            out += run.sorted()
+            run = []
+            out.append(w)
+        }
+        return out + run.sorted()
     }
 
     private static func keptLines(_ bytes: [UInt8], _ regexes: [NSRegularExpression]) -> [[UInt8]] {
