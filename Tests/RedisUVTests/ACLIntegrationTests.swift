@@ -28,8 +28,15 @@ final class ACLIntegrationTests: XCTestCase {
     private func normalized(_ reply: [UInt8], path: String? = nil) -> String {
         var s = String(decoding: reply, as: UTF8.self)
         if let path { s = s.replacingOccurrences(of: path, with: "ACLFILE") }
-        return s.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { ReplyComparator.aclRulesKey(Array($0.utf8)).joined(separator: " ") }
+        // Lines split on the bytes: a String keeps "\r\n" as one Character, and the CR
+        // must not be sorted along with the last rule.
+        return Array(s.utf8).split(separator: 10, omittingEmptySubsequences: false)
+            .map { sub -> String in
+                var line = Array(sub)
+                let cr = line.last == 13
+                if cr { line.removeLast() }
+                return ReplyComparator.aclRulesKey(line).joined(separator: " ") + (cr ? "\r" : "")
+            }
             .joined(separator: "\n")
     }
 
