@@ -292,9 +292,20 @@ extension Server {
     }
 
     /// Whether the script's caller may run `cmd` (ACL): nil when allowed, else the
-    /// refusal. Every user may run everything until ACL exists.
-    func scriptACLCheck(_ caller: Client, _ cmd: RedisCommand, _ argv: Argv) -> String? {
-        nil
+    /// refusal, with Redis 7.0's script texts (script.c scriptVerifyACL).
+    func scriptACLCheck(_ caller: Client, _ cmd: RedisCommand, _ argv: Argv, log: Bool = true) -> String? {
+        guard caller.user.needsCheck, let denial = aclCheckCommand(user: caller.user, cmd: cmd, argv: argv) else { return nil }
+        // Redis's scriptVerifyACL: logged with context "lua" (redis.acl_check_cmd only asks).
+        if log {
+            acl.addLogEntry(caller, reason: denial.reason, context: .lua,
+                            object: aclLogObject(denial, cmd: cmd, argv: argv), username: caller.user.name)
+        }
+        switch denial.reason {
+        case .command: return "The user executing the script can't run this command or subcommand"
+        case .key: return "The user executing the script can't access at least one of the keys mentioned in the command arguments"
+        case .channel: return "The user executing the script can't publish to the channel mentioned in the command"
+        case .auth: return "The user executing the script is lacking the permissions for the command"
+        }
     }
 
     /// Runs one command for a script (script.c scriptCall): nil when it ran (its reply is

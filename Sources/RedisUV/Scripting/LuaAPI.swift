@@ -311,7 +311,7 @@ enum LuaAPI {
             pushError(L, "Invalid command passed to redis.acl_check_cmd()")
             return -1
         }
-        lua_pushboolean(L, server.scriptACLCheck(run.caller, cmd, owned.argv) == nil ? 1 : 0)
+        lua_pushboolean(L, server.scriptACLCheck(run.caller, cmd, owned.argv, log: false) == nil ? 1 : 0)
         return 1
     }
 
