@@ -104,13 +104,9 @@ extension Server {
             buf.appendDecimal(Int(unixTime))
             buf.append("\r\n")
         }
+        // The same RESP encoding as the replication stream (Replication/Propagation.swift).
         if a.selectedDb != dbid {
-            let db = String(dbid)
-            buf.append("*2\r\n$6\r\nSELECT\r\n$")
-            buf.appendDecimal(db.utf8.count)
-            buf.append("\r\n")
-            buf.append(db)
-            buf.append("\r\n")
+            Self.encodeSelect(dbid, into: &buf)
             a.selectedDb = dbid
         }
         buf.append(byte: UInt8(ascii: "*"))
@@ -122,23 +118,14 @@ extension Server {
 
     func feedAppendOnlyFile(dbid: Int, _ argv: [[UInt8]]) {
         feedAppendOnlyFile(dbid: dbid, argc: argv.count) { buf in
-            for x in argv { x.withUnsafeBytes { Self.aofBulk($0, into: &buf) } }
+            for x in argv { x.withUnsafeBytes { Self.encodeBulk($0, into: &buf) } }
         }
     }
 
     func feedAppendOnlyFile(dbid: Int, _ argv: Argv) {
         feedAppendOnlyFile(dbid: dbid, argc: argv.count) { buf in
-            for i in 0..<argv.count { Self.aofBulk(argv[i], into: &buf) }
+            for i in 0..<argv.count { Self.encodeBulk(argv[i], into: &buf) }
         }
-    }
-
-    @inline(__always)
-    private static func aofBulk(_ a: UnsafeRawBufferPointer, into buf: inout ByteBuffer) {
-        buf.append(byte: UInt8(ascii: "$"))
-        buf.appendDecimal(a.count)
-        buf.append("\r\n")
-        buf.append(a)
-        buf.append("\r\n")
     }
 
     // MARK: writing (flushAppendOnlyFile)
@@ -374,8 +361,7 @@ extension Server {
             return true
         }
         for db in dbs where db.count > 0 {
-            let id = String(db.id)
-            buf.append("*2\r\n$6\r\nSELECT\r\n$\(id.utf8.count)\r\n\(id)\r\n")
+            Self.encodeSelect(db.id, into: &buf)
             var failed: String?
             db.table.forEach { e in
                 if failed != nil || db.isExpired(e, now: now) { return }
@@ -383,9 +369,9 @@ extension Server {
                 let exp = db.expireAt(of: e)
                 let ttl = String(exp < 0 ? 0 : exp)
                 buf.append("*5\r\n$7\r\nRESTORE\r\n")
-                Self.aofBulk(e.key, into: &buf)
+                Self.encodeBulk(e.key, into: &buf)
                 buf.append("$\(ttl.utf8.count)\r\n\(ttl)\r\n")
-                payload.withUnsafeBytes { Self.aofBulk($0, into: &buf) }
+                payload.withUnsafeBytes { Self.encodeBulk($0, into: &buf) }
                 buf.append("$6\r\nABSTTL\r\n")
                 if buf.count > 1 << 16 && !flush() { failed = String(cString: strerror(errno)) }
             }

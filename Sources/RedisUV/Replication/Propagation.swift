@@ -188,7 +188,7 @@ extension Server {
     }
 
     @inline(__always)
-    private static func encodeBulk(_ a: UnsafeRawBufferPointer, into buf: inout ByteBuffer) {
+    static func encodeBulk(_ a: UnsafeRawBufferPointer, into buf: inout ByteBuffer) {
         buf.append(byte: UInt8(ascii: "$"))
         buf.appendDecimal(a.count)
         buf.append("\r\n")
@@ -196,7 +196,7 @@ extension Server {
         buf.append("\r\n")
     }
 
-    private static func encodeSelect(_ dbid: Int, into buf: inout ByteBuffer) {
+    static func encodeSelect(_ dbid: Int, into buf: inout ByteBuffer) {
         let db = String(dbid)
         buf.append("*2\r\n$6\r\nSELECT\r\n$")
         buf.appendDecimal(db.utf8.count)
