@@ -123,19 +123,27 @@ extension Server {
 
     // MARK: EVAL
 
-    func evalGeneric(_ c: Client, _ argv: Argv, evalsha: Bool, readOnly: Bool) {
+    /// EVAL's and FCALL's numkeys (argument 2), checked against the arguments that follow;
+    /// nil after the error. `badNumber` is FCALL's text for a non-number (EVAL's is the
+    /// generic not-an-integer error).
+    func scriptNumkeysOrReply(_ c: Client, _ argv: Argv, badNumber: String? = nil) -> Int? {
         guard let numkeys = parseStrictInt(argv[2]) else {
-            c.addReplyErrorNotInteger()
-            return
+            if let badNumber { c.addReplyError(badNumber) } else { c.addReplyErrorNotInteger() }
+            return nil
         }
         if numkeys > argv.count - 3 {
             c.addReplyError("Number of keys can't be greater than number of args")
-            return
+            return nil
         }
         if numkeys < 0 {
             c.addReplyError("Number of keys can't be negative")
-            return
+            return nil
         }
+        return numkeys
+    }
+
+    func evalGeneric(_ c: Client, _ argv: Argv, evalsha: Bool, readOnly: Bool) {
+        guard let numkeys = scriptNumkeysOrReply(c, argv) else { return }
         let sha: String
         if evalsha {
             if argv[1].count != 40 {

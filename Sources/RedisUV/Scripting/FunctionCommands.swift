@@ -21,18 +21,7 @@ enum FunctionCommands {
             c.addReplyError("Function not found")
             return
         }
-        guard let numkeys = parseStrictInt(argv[2]) else {
-            c.addReplyError("Bad number of keys provided")
-            return
-        }
-        if numkeys > argv.count - 3 {
-            c.addReplyError("Number of keys can't be greater than number of args")
-            return
-        }
-        if numkeys < 0 {
-            c.addReplyError("Number of keys can't be negative")
-            return
-        }
+        guard let numkeys = s.scriptNumkeysOrReply(c, argv, badNumber: "Bad number of keys provided") else { return }
         guard s.scriptMayRun(c, f.flags, readOnly: readOnly) else { return }
         let L = s.scripting.functions.state(s)
         s.runScript(c, L: L, name: f.name, function: f, flags: f.flags, readOnly: readOnly, argv: argv, numkeys: numkeys)
