@@ -85,22 +85,7 @@ struct AOFManifest: Equatable {
     /// A name as Redis writes it (sdscatrepr when it holds a space or anything unusual).
     static func quoted(_ name: String) -> String {
         let plain = name.utf8.allSatisfy { $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "\\") }
-        if plain && !name.isEmpty { return name }
-        var s = "\""
-        for b in name.utf8 {
-            switch b {
-            case UInt8(ascii: "\\"): s += "\\\\"
-            case UInt8(ascii: "\""): s += "\\\""
-            case 10: s += "\\n"
-            case 13: s += "\\r"
-            case 9: s += "\\t"
-            case 7: s += "\\a"
-            case 8: s += "\\b"
-            case 32...126: s += String(UnicodeScalar(b))
-            default: s += "\\x" + String(format2hex: b)
-            }
-        }
-        return s + "\""
+        return plain && !name.isEmpty ? name : quoteForConfig(name)
     }
 
     /// Redis's getNewBaseFileNameAndMarkPreAsHistory: a new base (RDB with the preamble,
@@ -133,12 +118,4 @@ struct AOFManifest: Equatable {
 
     /// The file to append to (the last incr), nil when there is none yet.
     var lastIncr: String? { incrs.last?.name }
-}
-
-extension String {
-    /// Two lowercase hex digits.
-    init(format2hex b: UInt8) {
-        let d = Array("0123456789abcdef".utf8)
-        self = String(decoding: [d[Int(b >> 4)], d[Int(b & 15)]], as: UTF8.self)
-    }
 }
