@@ -14,6 +14,7 @@
 #include <lua5.1/lua-cjson.h>
 #include <lua5.1/lua-bitop.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdint.h>
 #include <time.h>
@@ -357,6 +358,54 @@ static inline void ruv_set_interrupt(lua_State *L, ruv_interrupt_fn f, int every
     ruv_interrupt_callback = f;
     if (f) lua_sethook(L, ruv_count_hook, LUA_MASKCOUNT, every);
     else lua_sethook(L, 0, 0, 0);
+}
+
+/* ---- The Lua debugger (SCRIPT DEBUG, eval.c's LDB) ----
+ * luaLdbLineHook: on every new line (and every 100000 instructions) the Swift side is
+ * told the line and whether it is in the user's script; a non-zero answer raises the
+ * value it left on top of the stack, once the Swift frame is gone. */
+typedef int (*ruv_ldb_fn)(lua_State *L, int event, int line, int in_user_script);
+static ruv_ldb_fn ruv_ldb_callback = 0;
+
+static void ruv_ldb_hook(lua_State *L, lua_Debug *ar) {
+    lua_getstack(L, 0, ar);
+    lua_getinfo(L, "Sl", ar);
+    int user = strstr(ar->short_src, "user_script") != NULL;
+    if (ruv_ldb_callback && ruv_ldb_callback(L, ar->event, ar->currentline, user)) lua_error(L);
+}
+
+static inline void ruv_set_ldb_hook(lua_State *L, ruv_ldb_fn f) {
+    ruv_ldb_callback = f;
+    if (f) lua_sethook(L, ruv_ldb_hook, LUA_MASKLINE | LUA_MASKCOUNT, 100000);
+    else lua_sethook(L, 0, 0, 0);
+}
+
+static inline int ruv_lua_hookcount_event(void) { return LUA_HOOKCOUNT; }
+
+/* The frame `level` levels up (ldbTrace): 0 when there is none. */
+static inline int ruv_ldb_frame(lua_State *L, int level, int *line, const char **name, int *in_user_script) {
+    lua_Debug ar;
+    if (!lua_getstack(L, level, &ar)) return 0;
+    lua_getinfo(L, "Snl", &ar);
+    *line = ar.currentline;
+    *name = ar.name;
+    *in_user_script = strstr(ar.short_src, "user_script") != NULL;
+    return 1;
+}
+
+/* Local `i` of the frame `level` levels up, pushed with its name returned (ldbPrint);
+ * NULL when there is no such local. *has_frame says whether the frame exists. */
+static inline const char *ruv_ldb_getlocal(lua_State *L, int level, int i, int *has_frame) {
+    lua_Debug ar;
+    if (!lua_getstack(L, level, &ar)) { *has_frame = 0; return NULL; }
+    *has_frame = 1;
+    return lua_getlocal(L, &ar, i);
+}
+
+/* ldbCatStackValueRec's printf formats. */
+static inline int ruv_format_g(char *buf, size_t n, double d) { return snprintf(buf, n, "%g", d); }
+static inline int ruv_format_pointer(char *buf, size_t n, const char *type, const void *p) {
+    return snprintf(buf, n, "\"%s@%p\"", type, p);
 }
 
 /* ---- Functions (FUNCTION LOAD) ----

@@ -41,6 +41,8 @@ final class Client {
     var replyOff = false
     var replySkip = false
     var replySkipNext = false
+    /// SCRIPT DEBUG YES|SYNC: the next EVAL runs in the Lua debugger (Scripting/LuaDebugger.swift).
+    var luaDebugMode: LuaDebugMode = .off
 
     // Input
     var query = ByteBuffer()

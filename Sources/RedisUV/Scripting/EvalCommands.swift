@@ -5,15 +5,16 @@ import CLua
 /// `scriptCall` (Redis's script.c scriptCall), then the server's ordinary call().
 enum EvalCommands {
     static let table: [CommandImpl] = [
-        CommandImpl("eval", { c, argv in c.server.evalGeneric(c, argv, evalsha: false, readOnly: false) }),
-        CommandImpl("evalsha", { c, argv in c.server.evalGeneric(c, argv, evalsha: true, readOnly: false) }),
-        CommandImpl("eval_ro", { c, argv in c.server.evalGeneric(c, argv, evalsha: false, readOnly: true) }),
-        CommandImpl("evalsha_ro", { c, argv in c.server.evalGeneric(c, argv, evalsha: true, readOnly: true) }),
+        CommandImpl("eval", { c, argv in c.server.evalCommand(c, argv, evalsha: false, readOnly: false) }),
+        CommandImpl("evalsha", { c, argv in c.server.evalCommand(c, argv, evalsha: true, readOnly: false) }),
+        CommandImpl("eval_ro", { c, argv in c.server.evalCommand(c, argv, evalsha: false, readOnly: true) }),
+        CommandImpl("evalsha_ro", { c, argv in c.server.evalCommand(c, argv, evalsha: true, readOnly: true) }),
         CommandImpl("script|load", scriptLoad),
         CommandImpl("script|exists", scriptExists),
         CommandImpl("script|flush", scriptFlush),
         CommandImpl("script|kill", { c, _ in c.server.scriptKill(c, eval: true) }),
         CommandImpl("script|help", scriptHelp),
+        CommandImpl("script|debug", { c, argv in c.server.scriptDebugCommand(c, argv) }),
     ]
 
     static func scriptLoad(_ c: Client, _ argv: Argv) {
@@ -142,6 +143,19 @@ extension Server {
         return numkeys
     }
 
+    /// evalCommand / evalShaCommand: a client in SCRIPT DEBUG mode debugs its EVAL.
+    func evalCommand(_ c: Client, _ argv: Argv, evalsha: Bool, readOnly: Bool) {
+        if c.luaDebugMode == .off {
+            evalGeneric(c, argv, evalsha: evalsha, readOnly: readOnly)
+        } else if !evalsha {
+            evalWithDebugging(c, argv, readOnly: readOnly)
+        } else if argv[1].count != 40 {
+            c.addReplyError("-NOSCRIPT No matching script. Please use EVAL.")
+        } else {
+            c.addReplyError("Please use EVAL instead of EVALSHA for debugging")
+        }
+    }
+
     func evalGeneric(_ c: Client, _ argv: Argv, evalsha: Bool, readOnly: Bool) {
         guard let numkeys = scriptNumkeysOrReply(c, argv) else { return }
         let sha: String
@@ -226,7 +240,10 @@ extension Server {
         scripting.run = run
 
         let err: Int32
-        let hooked = config.busyReplyThreshold > 0
+        // A debugging session's line hook replaces the busy-script one (luaCallFunction).
+        let debugging = function == nil && scripting.debugger.active
+        let hooked = !debugging && config.busyReplyThreshold > 0
+        if debugging { ruv_set_ldb_hook(L, luaDebuggerLineHook) }
         if let function {
             // Functions get KEYS and ARGV as arguments; the handler is in the registry.
             lua_getfield(L, LUA_REGISTRYINDEX, "ruv_error_handler")
@@ -272,6 +289,7 @@ extension Server {
         }
         ruv_lua_pop(L, 1)  // the error handler
         if hooked { ruv_set_interrupt(L, nil, 0) }
+        if debugging { ruv_set_ldb_hook(L, nil) }
         if run.timedOut { scriptLeavesBusyMode(run) }
         scripting.run = nil
         // The script's effects were propagated command by command; never EVAL itself.

@@ -44,9 +44,9 @@ enum LuaSandbox {
         num("REPL_ALL", 3)
         fn("acl_check_cmd", { L in LuaAPI.aclCheckCmd(L!) })
         if !forFunctions {
-            // Outside the debugger (not implemented: SCRIPT DEBUG is refused) these are no-ops.
-            fn("breakpoint", { L in lua_pushboolean(L, 0); return 1 })
-            fn("debug", { _ in 0 })
+            // The debugger's functions (Scripting/LuaDebugger.swift), no-ops outside a session.
+            fn("breakpoint", { L in LuaAPI.breakpoint(L!) })
+            fn("debug", { L in LuaAPI.debugLog(L!) })
             fn("replicate_commands", { L in lua_pushboolean(L, 1); return 1 })
         }
         ruv_lua_setglobal(L, "redis")
@@ -105,6 +105,11 @@ enum LuaAPI {
     /// Redis's luaPushErrorBuff: `-CODE msg` keeps its code, a bare message gets ERR; the
     /// error is a table with an `err` field.
     static func pushError(_ L: OpaquePointer, _ message: [UInt8]) {
+        // In a debugging session's step mode, errors are logged as they are made.
+        // (A hook is set only while debugging or timing a script, so this stays cheap.)
+        if lua_gethook(L) != nil, let ldb = debugger(L), ldb.enabled {
+            ldb.log(Array("<error> ".utf8) + message)
+        }
         var text: [UInt8]
         if message.first == UInt8(ascii: "-") {
             if let sp = message.firstIndex(of: 32) {
@@ -206,6 +211,19 @@ enum LuaAPI {
             return 1
         }
         guard let argv = stackArgv(L, s) else { return raise ? -1 : 1 }
+        let ldb = s.debugger
+        if ldb.enabled {
+            var entry = Array("<redis>".utf8)
+            for j in 0..<argv.count {
+                if j == 10 {
+                    entry += Array(" ... (\(argv.count - j - 1) more)".utf8)  // sic: Redis's count
+                    break
+                }
+                entry.append(32)
+                entry += argv[j]
+            }
+            ldb.log(entry)
+        }
         s.callInUse = true
         let refusal = server.scriptCall(run, argv)
         s.callInUse = false
@@ -218,8 +236,41 @@ enum LuaAPI {
         let fc = s.client!
         let isError = fc.out.count > 0 && fc.out.bytes[0] == UInt8(ascii: "-")
         LuaReplies.pushReply(L, fc.out.bytes)
+        if ldb.enabled { ldb.logRedisReply(fc.out.bytes) }
         fc.out.count = 0
         return raise && isError ? -1 : 1
+    }
+
+    /// The debugger, found through the registry (pushError runs outside closures too).
+    static func debugger(_ L: OpaquePointer) -> LuaDebugger? {
+        lua_getfield(L, LUA_REGISTRYINDEX, "ruv_server")
+        let p = lua_touserdata(L, -1)
+        ruv_lua_pop(L, 1)
+        guard let p else { return nil }
+        return Unmanaged<Server>.fromOpaque(p).takeUnretainedValue().scripting.debugger
+    }
+
+    /// redis.breakpoint(): stop at the next line, when debugging.
+    static func breakpoint(_ L: OpaquePointer) -> Int32 {
+        let ldb = server(L).scripting.debugger
+        if ldb.active { ldb.luaBreakpoint = true }
+        lua_pushboolean(L, ldb.active ? 1 : 0)
+        return 1
+    }
+
+    /// redis.debug(...): its arguments logged to the debugging client.
+    static func debugLog(_ L: OpaquePointer) -> Int32 {
+        let ldb = server(L).scripting.debugger
+        guard ldb.active else { return 0 }
+        var argc = lua_gettop(L)
+        var entry = Array("<debug> line \(ldb.currentLine): ".utf8)
+        while argc > 0 {
+            argc -= 1
+            ldb.appendValue(&entry, L, -1 - argc)
+            if argc != 0 { entry += [44, 32] }
+        }
+        ldb.log(entry)
+        return 0
     }
 
     /// redis.sha1hex(string)

@@ -42,7 +42,8 @@ final class ScriptRun {
     var wroteDirty = false
     /// redis.set_repl: PROPAGATE_AOF (1) | PROPAGATE_REPL (2).
     var replFlags: Int32 = 3
-    let startUs: Int64
+    /// Reset after each debugger stop (the stop's time does not count).
+    var startUs: Int64
     /// Past busy-reply-threshold: other clients get -BUSY and the loop is served from the hook.
     var timedOut = false
     var killed = false
@@ -72,6 +73,8 @@ final class ScriptingState {
     var callInUse = false
     /// FUNCTION/FCALL's engine and libraries.
     let functions = FunctionsState()
+    /// SCRIPT DEBUG's session state (Scripting/LuaDebugger.swift).
+    let debugger = LuaDebugger()
     /// redis.call's argument views, reused (grown as needed).
     private var argvBuffer = UnsafeMutablePointer<UnsafeRawBufferPointer>.allocate(capacity: 16)
     private var argvCapacity = 16

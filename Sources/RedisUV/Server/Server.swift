@@ -187,6 +187,7 @@ final class Server {
         if config.timeout > 0 { closeIdleClients() }
         pubsubCron()
         persistenceCron()
+        if !scripting.debugger.children.isEmpty { reapDebuggerChildren() }
         if aof.status != .off || aof.childPid > 0 { aofCron() }
         if repl.master != nil { replicaCron() }
         masterSideCron()

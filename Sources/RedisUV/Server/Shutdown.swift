@@ -91,6 +91,7 @@ extension Server {
         if !repl.replicas.isEmpty {
             log.notice("\(repl.replicas.count - lagging) of \(repl.replicas.count) replicas are in sync when shutting down.")
         }
+        killDebuggerSessions()
         aofShutdown()
         if !prepareForShutdownSave(save: flags.contains(.save), nosave: flags.contains(.nosave)) {
             if flags.contains(.force) {
