@@ -113,15 +113,15 @@ extension Server {
     /// processCommand's pause gate: a client (not a replica) whose command the current
     /// pause stops is postponed. True when `c` was postponed.
     @inline(never)
-    func postponeIfPaused(_ c: Client, _ cmd: RedisCommand, _ argv: Argv) -> Bool {
+    func postponeIfPaused(_ c: Client, _ cmd: RedisCommand, _ argv: Argv, flags: CommandFlags) -> Bool {
         // Replicas are never paused. Nor is our master's stream here (Redis 7.0 postpones
         // it too): its bytes count as applied when parsed, so it must not wait.
         if c.flags.contains(.replica) || c.flags.contains(.master) { return false }
         if clientPause.type == .write {
             // is_may_replicate_command: a write or may-replicate command, or an EXEC of them.
-            var stopped = cmd.flags.contains(.write) || cmd.flags.contains(.mayReplicate)
+            var stopped = flags.contains(.write) || flags.contains(.mayReplicate)
             if !stopped && cmd.propagatesItsBody, let ms = c.mstate {
-                stopped = ms.commands.contains { $0.command.flags.contains(.write) || $0.command.flags.contains(.mayReplicate) }
+                stopped = ms.commands.contains { $0.flags.contains(.write) || $0.flags.contains(.mayReplicate) }
             }
             if !stopped { return false }
         }

@@ -48,7 +48,18 @@ final class RedisCommand {
         self.runsInsideMulti = ["exec", "discard", "multi", "watch", "quit", "reset"].contains(spec.name)
         self.propagatesItsBody = spec.name == "exec"
         self.aclID = ACLCommandIndex.id(of: spec)
+        switch spec.name {
+        case "eval", "eval_ro": self.scriptFlagsSource = .eval
+        case "evalsha", "evalsha_ro": self.scriptFlagsSource = .evalsha
+        case "fcall", "fcall_ro": self.scriptFlagsSource = .fcall
+        default: self.scriptFlagsSource = .none
+        }
     }
+
+    /// EVAL*, FCALL*: the dispatcher's gates see the flags the script declares
+    /// (Redis's getCommandFlags: evalGetCommandFlags, fcallGetCommandFlags).
+    enum ScriptFlagsSource: UInt8 { case none, eval, evalsha, fcall }
+    let scriptFlagsSource: ScriptFlagsSource
 
     var fullName: String { spec.fullName }
     var arity: Int { spec.arity }

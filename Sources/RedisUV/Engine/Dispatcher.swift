@@ -70,23 +70,25 @@ extension Server {
         }
         // ACL: command, keys, channels (ACL/ACLCheck.swift); one flag for all-permissive users.
         if c.user.needsCheck && rejectByACL(c, cmd, argv) { return }
+        // The flags the gates go by: a script's declared ones for EVAL/FCALL (Scripting/).
+        let flags = cmd.scriptFlagsSource == .none ? cmd.flags : scriptCommandFlags(cmd, argv)
         // stop-writes-on-bgsave-error: writes (and PING) fail while the last save failed.
         // Our master's commands still apply (Redis's obey_client: with
         // replica-ignore-disk-write-errors it goes on, a diverging replica is worse).
-        if (persistence.lastBgsaveOK == false || aof.status != .off) && !c.flags.contains(.master) && rejectWriteOnDiskError(c, cmd) {
+        if (persistence.lastBgsaveOK == false || aof.status != .off) && !c.flags.contains(.master) && rejectWriteOnDiskError(c, cmd, flags: flags) {
             cmd.rejectedCalls &+= 1
             flagTransaction(c)  // inside MULTI, EXEC then aborts (Redis's rejectCommand)
             return
         }
         // A replica refuses writes except from its master (Replication/ReplicaCommands.swift).
         let replica = repl.master != nil
-        if replica && rejectWriteOnReplica(c, cmd) { return }
+        if replica && rejectWriteOnReplica(c, cmd, flags: flags) { return }
         // min-replicas-to-write: writes need enough replicas with a recent ACK (MasterSide).
-        if config.minReplicasToWrite > 0 && rejectWriteForTooFewReplicas(c, cmd) { return }
+        if config.minReplicasToWrite > 0 && rejectWriteForTooFewReplicas(c, cmd, flags: flags) { return }
         // Pub/Sub: a RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET.
         if c.pubsub != nil && rejectInSubscribedContext(c, cmd) { return }
         // -MASTERDOWN while the link is down and replica-serve-stale-data is off.
-        if replica && rejectStaleOnReplica(c, cmd) { return }
+        if replica && rejectStaleOnReplica(c, cmd, flags: flags) { return }
         // While the dataset loads only commands flagged `loading` (INFO, CONFIG, ...) run.
         if loading && !cmd.flags.contains(.loading) {
             rejectCommand(c, cmd, "-LOADING Redis is loading the dataset in memory")
@@ -95,9 +97,9 @@ extension Server {
         // A script past busy-reply-threshold: -BUSY but for allow-busy commands (Scripting/).
         if scripting.busy && rejectWhileScriptBusy(c, cmd) { return }
         // CLIENT PAUSE / FAILOVER: the command waits for the pause to end (Engine/ClientPause.swift).
-        if clientsArePaused && postponeIfPaused(c, cmd, argv) { return }
+        if clientsArePaused && postponeIfPaused(c, cmd, argv, flags: flags) { return }
         // MULTI: the command is refused or queued instead of run (Engine/Multi.swift).
-        if c.mstate != nil && queueIfInMulti(c, cmd, argv) { return }
+        if c.mstate != nil && queueIfInMulti(c, cmd, argv, flags: flags) { return }
         call(c, cmd, argv)
     }
 

@@ -11,6 +11,8 @@
 struct QueuedCommand {
     unowned(unsafe) let command: RedisCommand
     let argv: OwnedArgv
+    /// The flags the gates saw (a script's declared ones for EVAL/FCALL).
+    let flags: CommandFlags
 }
 
 /// A client's transaction (Redis's multiState, plus the CLIENT_DIRTY_EXEC flag). It
@@ -80,7 +82,7 @@ extension Server {
     /// auth checks. Returns true when the command was handled here: refused (no-multi
     /// commands), or queued with +QUEUED. EXEC, DISCARD, MULTI, WATCH, QUIT and RESET run
     /// right away (Redis's processCommand).
-    func queueIfInMulti(_ c: Client, _ cmd: RedisCommand, _ argv: Argv) -> Bool {
+    func queueIfInMulti(_ c: Client, _ cmd: RedisCommand, _ argv: Argv, flags: CommandFlags? = nil) -> Bool {
         guard let ms = c.mstate else { return false }
         if cmd.flags.contains(.noMulti) {
             rejectCommand(c, cmd, "Command not allowed inside a transaction")
@@ -93,7 +95,7 @@ extension Server {
             var bytes = 0
             for i in 0..<argv.count { bytes &+= argv[i].count &+ 8 }
             ms.argvBytes &+= bytes
-            ms.commands.append(QueuedCommand(command: cmd, argv: OwnedArgv(argv)))
+            ms.commands.append(QueuedCommand(command: cmd, argv: OwnedArgv(argv), flags: flags ?? cmd.flags))
         }
         c.addReplyStatus("QUEUED")
         return true

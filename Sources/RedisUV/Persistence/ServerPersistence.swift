@@ -438,14 +438,14 @@ extension Server {
     /// Redis's writeCommandsDeniedByDiskError check in processCommand: with
     /// stop-writes-on-bgsave-error and save points, a failed last save refuses write
     /// commands and PING with -MISCONF. True when `c` got the error.
-    func rejectWriteOnDiskError(_ c: Client, _ cmd: RedisCommand) -> Bool {
+    func rejectWriteOnDiskError(_ c: Client, _ cmd: RedisCommand, flags: CommandFlags) -> Bool {
         if let aofError = aofWriteError {
-            guard cmd.flags.contains(.write) || cmd.fullName == "ping" else { return false }
+            guard flags.contains(.write) || cmd.fullName == "ping" else { return false }
             c.addReplyError("-MISCONF Errors writing to the AOF file: " + aofError)
             return true
         }
         guard config.stopWritesOnBgsaveError && !config.save.isEmpty && !persistence.lastBgsaveOK else { return false }
-        guard cmd.flags.contains(.write) || cmd.fullName == "ping" else { return false }
+        guard flags.contains(.write) || cmd.fullName == "ping" else { return false }
         c.addReplyError("-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
                         + "Commands that may modify the data set are disabled, because this instance is configured to report "
                         + "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "

@@ -800,12 +800,12 @@ extension Server {
 
     /// processCommand's gate (checkGoodReplicasStatus): a write (or an EXEC of writes) with
     /// too few good replicas gets -NOREPLICAS. True when `c` was refused.
-    func rejectWriteForTooFewReplicas(_ c: Client, _ cmd: RedisCommand) -> Bool {
+    func rejectWriteForTooFewReplicas(_ c: Client, _ cmd: RedisCommand, flags: CommandFlags) -> Bool {
         guard repl.master == nil, config.minReplicasMaxLag > 0,
               repl.goodReplicasCount < config.minReplicasToWrite else { return false }
-        var isWrite = cmd.flags.contains(.write)
+        var isWrite = flags.contains(.write)
         if !isWrite && cmd.propagatesItsBody, let ms = c.mstate {
-            isWrite = ms.commands.contains { $0.command.flags.contains(.write) }
+            isWrite = ms.commands.contains { $0.flags.contains(.write) }
         }
         guard isWrite else { return false }
         rejectCommand(c, cmd, "-NOREPLICAS Not enough good replicas to write.")

@@ -77,16 +77,16 @@ enum ReplicaCommands {
 extension Server {
     /// processCommand's read-only replica gate: `replica-read-only yes` refuses write
     /// commands from everyone but the master (Redis's obey_client).
-    func rejectWriteOnReplica(_ c: Client, _ cmd: RedisCommand) -> Bool {
-        guard config.replicaReadOnly && cmd.flags.contains(.write) && !c.flags.contains(.master) else { return false }
+    func rejectWriteOnReplica(_ c: Client, _ cmd: RedisCommand, flags: CommandFlags) -> Bool {
+        guard config.replicaReadOnly && flags.contains(.write) && !c.flags.contains(.master) else { return false }
         rejectCommand(c, cmd, "-READONLY You can't write against a read only replica.")
         return true
     }
 
     /// `replica-serve-stale-data no`: while the link is not synced only commands flagged
     /// `stale` (INFO, REPLICAOF, PING...) run.
-    func rejectStaleOnReplica(_ c: Client, _ cmd: RedisCommand) -> Bool {
-        guard !config.replicaServeStaleData && !cmd.flags.contains(.stale) && !masterLinkIsUp else { return false }
+    func rejectStaleOnReplica(_ c: Client, _ cmd: RedisCommand, flags: CommandFlags) -> Bool {
+        guard !config.replicaServeStaleData && !flags.contains(.stale) && !masterLinkIsUp else { return false }
         rejectCommand(c, cmd, "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
         return true
     }

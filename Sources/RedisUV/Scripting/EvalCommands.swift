@@ -181,6 +181,40 @@ extension Server {
                   readOnly: readOnly, argv: argv, numkeys: numkeys)
     }
 
+    /// getCommandFlags for EVAL*/FCALL*: a script with a shebang (and every function)
+    /// replaces the command's write/denyoom/stale flags by what it declares
+    /// (eval.c evalGetCommandFlags, function_lua.c fcallGetCommandFlags,
+    /// script.c scriptFlagsToCmdFlags). EVAL of a body without shebang, or of an
+    /// unknown digest, keeps the command's own flags.
+    func scriptCommandFlags(_ cmd: RedisCommand, _ argv: Argv) -> CommandFlags {
+        guard argv.count >= 2 else { return cmd.flags }
+        let scriptFlags: ScriptFlags
+        switch cmd.scriptFlagsSource {
+        case .none:
+            return cmd.flags
+        case .eval:
+            // The cached script's flags are its body's shebang's: parse it, no digest needed.
+            let body = argv[1]
+            guard body.count >= 2 && body[0] == UInt8(ascii: "#") && body[1] == UInt8(ascii: "!"),
+                  let parsed = scriptShebangFlags(nil, body) else { return cmd.flags }
+            scriptFlags = parsed.flags
+        case .evalsha:
+            guard argv[1].count == 40 else { return cmd.flags }
+            let sha = String(decoding: argv[1].map(asciiLower), as: UTF8.self)
+            guard let script = scripting.scripts[sha] else { return cmd.flags }
+            scriptFlags = script.flags
+        case .fcall:
+            guard let f = scripting.functions.current.function(argv.string(1)) else { return cmd.flags }
+            scriptFlags = f.flags
+        }
+        if scriptFlags.contains(.evalCompat) { return cmd.flags }
+        var flags = cmd.flags.subtracting([.stale, .denyoom, .write, .mayReplicate])
+        if scriptFlags.isDisjoint(with: [.allowOOM, .noWrites]) { flags.insert(.denyoom) }
+        if !scriptFlags.contains(.noWrites) { flags.insert(.write) }
+        if scriptFlags.contains(.allowStale) { flags.insert(.stale) }
+        return flags
+    }
+
     /// script.c scriptPrepareForRun's refusals.
     func scriptMayRun(_ c: Client, _ flags: ScriptFlags, readOnly: Bool) -> Bool {
         let replica = repl.master != nil
@@ -357,6 +391,11 @@ extension Server {
                     + "Commands that may modify the data set are disabled, because this instance is configured to report "
                     + "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
                     + "Please check the Redis logs for details about the RDB error."
+            }
+            // checkGoodReplicasStatus: min-replicas-to-write holds inside scripts too.
+            if repl.master == nil && config.minReplicasMaxLag > 0 && config.minReplicasToWrite > 0
+                && repl.goodReplicasCount < config.minReplicasToWrite {
+                return "-NOREPLICAS Not enough good replicas to write."
             }
             run.wroteDirty = true
         }
