@@ -88,6 +88,10 @@ final class Server {
             dbs.append(Database(id: i, seed: hashSeed, stats: stats.keyspace))
         }
         for db in dbs { db.server = self }
+        // Both Lua interpreters exist from the start, as Redis's scriptingInit and
+        // functionsInit make them (INFO used_memory_lua / used_memory_vm_functions).
+        _ = scripting.state(self)
+        _ = scripting.functions.state(self)
         // INFO used_memory_startup / used_memory_peak start from here.
         stats.usedMemoryStartup = MemoryStats.usedMemory()
         stats.usedMemoryPeak = stats.usedMemoryStartup
