@@ -409,7 +409,7 @@ extension Client {
             "psub=\(pubsub?.patterns.count ?? 0)",
             "ssub=\(pubsub?.shardChannels.count ?? 0)",
             "multi=\(multiCountForInfo)",
-            "qbuf=\(query.count)",
+            "qbuf=\(Swift.max(query.count, inputBatchBytes))",
             "qbuf-free=\(query.capacity - query.count)",
             "argv-mem=\(argvMem)",
             "multi-mem=\(multiMemForInfo)",

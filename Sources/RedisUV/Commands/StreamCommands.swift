@@ -334,7 +334,9 @@ enum StreamCommands {
             }
         } else {
             let ms = UInt64(Swift.max(0, wallClockMs()))
-            id = ms > s.lastID.ms ? StreamID(ms: ms, seq: 0) : StreamID(ms: s.lastID.ms, seq: s.lastID.seq &+ 1)
+            // streamNextID: past the clock, or the last ID + 1 (a full sequence carries
+            // into the milliseconds, as streamIncrID does); lastID == max was refused above.
+            id = ms > s.lastID.ms ? StreamID(ms: ms, seq: 0) : (s.lastID.incremented() ?? s.lastID)
         }
         if id <= s.lastID {
             c.addReplyError("The ID specified in XADD is equal or smaller than the target stream top item")

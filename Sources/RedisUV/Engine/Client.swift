@@ -43,6 +43,8 @@ final class Client {
     var replySkipNext = false
     /// SCRIPT DEBUG YES|SYNC: the next EVAL runs in the Lua debugger (Scripting/LuaDebugger.swift).
     var luaDebugMode: LuaDebugMode = .off
+    /// Bytes of the input batch being executed (CLIENT LIST qbuf while it runs).
+    var inputBatchBytes = 0
 
     // Input
     var query = ByteBuffer()

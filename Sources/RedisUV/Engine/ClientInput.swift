@@ -55,6 +55,10 @@ extension Client {
     /// Parses and executes complete commands from `buf` until it runs dry, the client is
     /// closing, or its output backlog asks for a pause.
     private func processBuffer(_ buf: UnsafeRawBufferPointer) {
+        // CLIENT LIST's qbuf for the client itself: Redis trims its query buffer only after
+        // the batch, so the commands being run still count.
+        inputBatchBytes = buf.count
+        defer { inputBatchBytes = 0 }
         var limits = RequestParser.Limits()
         limits.maxBulkLength = server.config.protoMaxBulkLen
         limits.unauthenticated = !authenticated
