@@ -205,21 +205,13 @@ struct KeyTable {
         return v
     }
 
-    /// A random entry, fair enough for RANDOMKEY and eviction sampling (Redis's
-    /// dictGetFairRandomKey picks a random non-empty bucket, then a random chain element).
+    /// A random entry for RANDOMKEY and eviction sampling (Redis's dictGetFairRandomKey,
+    /// Support/FairRandom.swift).
     func randomEntry() -> KeyEntry? {
         if count == 0 { return nil }
-        var head: KeyEntry?
-        repeat {
-            head = buckets[Int.random(in: 0...mask)]
-        } while head == nil
-        var len = 0
-        var e = head
-        while let cur = e { len += 1; e = cur.header.next }
-        var k = Int.random(in: 0..<len)
-        e = head
-        while k > 0 { e = e!.header.next; k -= 1 }
-        return e
+        let b = buckets
+        return fairRandomEntry(count: count, mask: mask, head: { b[$0] }, next: { $0.header.next },
+                               below: { Int.random(in: 0..<$0) })
     }
 
     func forEach(_ body: (KeyEntry) -> Void) {

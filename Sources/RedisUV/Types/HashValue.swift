@@ -715,21 +715,12 @@ struct FieldTable {
         return v
     }
 
-    /// Redis's dictGetFairRandomKey: a random non-empty bucket, then a random element of
-    /// its chain. The table is never less than 10% full, so few buckets are tried.
+    /// Redis's dictGetFairRandomKey (Support/FairRandom.swift).
     func randomEntry<G: RandomNumberGenerator>(using rng: inout G) -> UnsafeMutableRawPointer {
         precondition(count > 0)
-        var head: UnsafeMutableRawPointer?
-        repeat {
-            head = buckets[Int.random(in: 0...mask, using: &rng)]
-        } while head == nil
-        var len = 0
-        var e = head
-        while let cur = e { len += 1; e = FieldTable.next(cur) }
-        var k = Int.random(in: 0..<len, using: &rng)
-        e = head
-        while k > 0 { e = FieldTable.next(e!); k -= 1 }
-        return e!
+        let b = buckets
+        return fairRandomEntry(count: count, mask: mask, head: { b[$0] }, next: { FieldTable.next($0) },
+                               below: { Int.random(in: 0..<$0, using: &rng) })
     }
 
     func duplicate() -> FieldTable {

@@ -399,18 +399,11 @@ struct SetValue: SlotStoredValue {
             let len = Int(base.load(fromByteOffset: off, as: UInt8.self))
             return (.bytes(UnsafeRawBufferPointer(start: base + off + 2, count: len)), off)
         case .table:
+            // dictGetFairRandomKey (Support/FairRandom.swift).
             let b = buckets
-            let size = bucketCount
-            while true {
-                guard let head = b[rng.below(size)] else { continue }
-                var len = 0
-                var node: UnsafeMutableRawPointer? = head
-                while let cur = node { len += 1; node = SetValue.nodeNext(cur) }
-                var k = rng.below(len)
-                var pick = head
-                while k > 0 { pick = SetValue.nodeNext(pick)!; k -= 1 }
-                return (.bytes(SetValue.nodeMember(pick)), Int(bitPattern: pick))
-            }
+            let pick = fairRandomEntry(count: Int(n), mask: bucketCount - 1, head: { b[$0] },
+                                       next: { SetValue.nodeNext($0) }, below: { rng.below($0) })
+            return (.bytes(SetValue.nodeMember(pick)), Int(bitPattern: pick))
         }
     }
 

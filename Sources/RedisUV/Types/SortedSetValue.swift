@@ -1058,19 +1058,11 @@ struct ZSkiplist {
         return reverseBits(v)
     }
 
-    /// dictGetFairRandomKey: a random non-empty bucket, then a random node of its chain.
+    /// dictGetFairRandomKey over the member hash (Support/FairRandom.swift).
     func fairRandomNode(_ rng: inout ZRandom) -> UnsafeMutableRawPointer {
-        var head: UnsafeMutableRawPointer?
-        repeat {
-            head = state.pointee.buckets[rng.next(below: state.pointee.mask + 1)]
-        } while head == nil
-        var len = 0
-        var n = head
-        while let cur = n { len += 1; n = ZNode.hashNext(cur) }
-        var k = rng.next(below: len)
-        n = head
-        while k > 0 { n = ZNode.hashNext(n!); k -= 1 }
-        return n!
+        let b = state.pointee.buckets
+        return fairRandomEntry(count: state.pointee.length, mask: state.pointee.mask, head: { b[$0] },
+                               next: { ZNode.hashNext($0) }, below: { rng.next(below: $0) })
     }
 
     // MARK: skiplist
