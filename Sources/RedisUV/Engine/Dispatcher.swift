@@ -70,6 +70,8 @@ extension Server {
         }
         // ACL: command, keys, channels (ACL/ACLCheck.swift); one flag for all-permissive users.
         if c.user.needsCheck && rejectByACL(c, cmd, argv) { return }
+        // maxmemory: evict, or -OOM when nothing is left to evict (Server/Evict.swift).
+        if config.maxmemory != 0 && !scripting.busy && rejectIfOutOfMemory(c, cmd, argv) { return }
         // stop-writes-on-bgsave-error: writes (and PING) fail while the last save failed.
         // Our master's commands still apply (Redis's obey_client: with
         // replica-ignore-disk-write-errors it goes on, a diverging replica is worse).

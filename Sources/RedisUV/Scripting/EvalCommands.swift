@@ -223,6 +223,7 @@ extension Server {
         fc.user = c.user
         let ro = readOnly || (!flags.contains(.evalCompat) && flags.contains(.noWrites))
         let run = ScriptRun(caller: c, sha: name, isEval: function == nil, argv: argv, readOnly: ro, startUs: monotonicUs())
+        run.allowOOM = !flags.contains(.evalCompat) && flags.contains(.allowOOM)
         scripting.run = run
 
         let err: Int32
@@ -340,8 +341,9 @@ extension Server {
                     + "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
                     + "Please check the Redis logs for details about the RDB error."
             }
-            run.wroteDirty = true
         }
+        if let oom = scriptOOMRefusal(run, cmd) { return oom }
+        if cmd.flags.contains(.write) { run.wroteDirty = true }
         // redis.set_repl without REPL_REPLICA: what this command queues is dropped.
         let pendingBefore = propagation.pending.count
         call(fc, cmd, argv)
