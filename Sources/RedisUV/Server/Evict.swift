@@ -27,6 +27,19 @@ struct EvictionPoolEntry {
 
 enum EvictResult { case ok, running, fail }
 
+/// maxmemory-policy, parsed once per eviction cycle rather than compared as text per key.
+enum EvictionPolicy {
+    case noeviction, lru, lfu, ttl, random
+
+    init(_ name: String) {
+        if name == "noeviction" { self = .noeviction }
+        else if name.hasSuffix("lru") { self = .lru }
+        else if name.hasSuffix("lfu") { self = .lfu }
+        else if name.hasSuffix("ttl") { self = .ttl }
+        else { self = .random }
+    }
+}
+
 final class EvictionState {
     /// EVPOOL_SIZE.
     static let poolSize = 16
@@ -149,6 +162,8 @@ extension Server {
     /// but EXEC, DISCARD, QUIT and RESET counts as one (queueing takes memory).
     func rejectIfOutOfMemory(_ c: Client, _ cmd: RedisCommand, _ argv: Argv) -> Bool {
         let ev = eviction
+        // maxmemory from the config file: measured before the first command.
+        if ev.estimate == 0 { measureMemoryForEviction() }
         if c.mstate != nil || cmd.flags.contains(.denyoom) || cmd.flags.contains(.mayReplicate) {
             var bytes = 0
             for i in 0..<argv.count { bytes &+= argv[i].count &+ 16 }
@@ -246,32 +261,31 @@ extension Server {
             result = .ok
             return result
         }
-        let policy = config.maxmemoryPolicy
-        if policy == "noeviction" { return result }
+        let policy = EvictionPolicy(config.maxmemoryPolicy)
+        if policy == .noeviction { return result }
         let limitUs = evictionTimeLimitUs
         let start = monotonicUs()
-        let allKeys = policy.hasPrefix("allkeys")
+        let allKeys = config.maxmemoryPolicy.hasPrefix("allkeys")
         let lazy = config.lazyfreeLazyEviction
         var freed = 0
         var keysFreed = 0
         var samples: [KeyEntry] = []
         samples.reserveCapacity(config.maxmemorySamples)
         while freed < toFree {
-            guard let (db, entry) = policy.hasSuffix("random") ? randomVictim(allKeys: allKeys)
+            guard let (db, entry) = policy == .random ? randomVictim(allKeys: allKeys)
                     : pooledVictim(policy: policy, allKeys: allKeys, samples: &samples) else {
                 return result  // nothing left to evict
             }
             let size = ServerCommands.entryMemoryUsage(entry, table: db.table)
-            let key = Array(entry.key)
             db.delete(entry: entry)
             freed += size
             ev.estimate -= size
             ev.evictedKeys += 1
-            key.withUnsafeBytes { k in
-                signalModifiedKey(db, k)
-                notifyKeyspaceEvent(KeyspaceEventFlags.evicted, "evicted", k, db.id)
-                if isPropagating { propagateDeletion(dbid: db.id, k, lazy: lazy) }
-            }
+            // `entry` (held here) still has the key's bytes after its removal.
+            let k = entry.key
+            signalModifiedKey(db, k)
+            notifyKeyspaceEvent(KeyspaceEventFlags.evicted, "evicted", k, db.id)
+            if isPropagating { propagateDeletion(dbid: db.id, k, lazy: lazy) }
             propagatePendingCommands()
             keysFreed += 1
             if keysFreed % 16 == 0 && monotonicUs() - start > limitUs {
@@ -327,7 +341,7 @@ extension Server {
 
     /// The LRU, LFU and TTL policies: fill the pool from every database, then take its best
     /// candidate that still exists (ghosts are dropped).
-    private func pooledVictim(policy: String, allKeys: Bool, samples: inout [KeyEntry]) -> (Database, KeyEntry)? {
+    private func pooledVictim(policy: EvictionPolicy, allKeys: Bool, samples: inout [KeyEntry]) -> (Database, KeyEntry)? {
         let ev = eviction
         while true {
             var total = 0
@@ -353,7 +367,7 @@ extension Server {
 
     /// evictionPoolPopulate: samples maxmemory-samples keys and inserts the better ones,
     /// the pool kept in ascending order of `idle`.
-    private func populatePool(_ db: Database, policy: String, allKeys: Bool, samples: inout [KeyEntry]) {
+    private func populatePool(_ db: Database, policy: EvictionPolicy, allKeys: Bool, samples: inout [KeyEntry]) {
         let ev = eviction
         let n = config.maxmemorySamples
         samples.removeAll(keepingCapacity: true)
@@ -375,10 +389,10 @@ extension Server {
         let now = cachedTimeMs
         for (j, e) in samples.enumerated() {
             let idle: UInt64
-            if policy.hasSuffix("lru") {
+            if policy == .lru {
                 let stamp = UInt64(e.lru)
                 idle = (clock >= stamp ? clock - stamp : clock + (lruMax - stamp)) * 1000
-            } else if policy.hasSuffix("lfu") {
+            } else if policy == .lfu {
                 let counter = lfu?.counter(of: e.lru, nowMs: now) ?? (e.lru & 255)
                 idle = 255 - UInt64(counter)
             } else {
@@ -391,14 +405,15 @@ extension Server {
             } else if k < size && !ev.pool[k].used {
                 // an empty slot
             } else if !ev.pool[size - 1].used {
-                // room on the right: shift k... right by one
+                // room on the right: shift k... right by one; the free last slot (and its
+                // key buffer, as Redis's cached sds) comes to k
                 var i = size - 1
-                while i > k { ev.pool[i] = ev.pool[i - 1]; i -= 1 }
+                while i > k { ev.pool.swapAt(i, i - 1); i -= 1 }
             } else {
-                // full: drop the worst on the left, insert at k - 1
+                // full: drop the worst on the left (its buffer is reused), insert at k - 1
                 k -= 1
                 var i = 0
-                while i < k { ev.pool[i] = ev.pool[i + 1]; i += 1 }
+                while i < k { ev.pool.swapAt(i, i + 1); i += 1 }
             }
             ev.pool[k].key.removeAll(keepingCapacity: true)
             ev.pool[k].key.append(contentsOf: e.key)
