@@ -291,6 +291,7 @@ extension Server {
         if old.hz != new.hz { loop?.setHz(new.hz) }
         if old.loglevel != new.loglevel { log.level = Logger.level(named: new.loglevel) }
         if old.maxmemoryPolicy != new.maxmemoryPolicy { applyAccessPolicy() }
+        if old.maxmemory != new.maxmemory && new.maxmemory != 0 { maxmemoryChanged() }
         if old.replBacklogSize != new.replBacklogSize { resizeReplicationBacklog() }
         if old.appendonly != new.appendonly {
             if new.appendonly { _ = startAppendOnly() } else { stopAppendOnly() }
@@ -306,6 +307,7 @@ extension Server {
     /// resetErrorTableStats).
     func resetStats() {
         stats.reset()
+        eviction.resetStats()
         repl.syncFull = 0
         repl.syncPartialOK = 0
         repl.syncPartialErr = 0

@@ -72,6 +72,8 @@ extension Server {
         if c.user.needsCheck && rejectByACL(c, cmd, argv) { return }
         // The flags the gates go by: a script's declared ones for EVAL/FCALL (Scripting/).
         let flags = cmd.scriptFlagsSource == .none ? cmd.flags : scriptCommandFlags(cmd, argv)
+        // maxmemory: evict, or -OOM when nothing is left to evict (Server/Evict.swift).
+        if config.maxmemory != 0 && !scripting.busy && rejectIfOutOfMemory(c, cmd, argv, flags: flags) { return }
         // stop-writes-on-bgsave-error: writes (and PING) fail while the last save failed.
         // Our master's commands still apply (Redis's obey_client: with
         // replica-ignore-disk-write-errors it goes on, a diverging replica is worse).

@@ -271,6 +271,7 @@ extension Server {
         fc.user = c.user
         let ro = readOnly || (!flags.contains(.evalCompat) && flags.contains(.noWrites))
         let run = ScriptRun(caller: c, sha: name, isEval: function == nil, argv: argv, readOnly: ro, startUs: monotonicUs())
+        run.allowOOM = !flags.contains(.evalCompat) && flags.contains(.allowOOM)
         scripting.run = run
 
         let err: Int32
@@ -397,8 +398,9 @@ extension Server {
                 && repl.goodReplicasCount < config.minReplicasToWrite {
                 return "-NOREPLICAS Not enough good replicas to write."
             }
-            run.wroteDirty = true
         }
+        if let oom = scriptOOMRefusal(run, cmd) { return oom }
+        if cmd.flags.contains(.write) { run.wroteDirty = true }
         // redis.set_repl without REPL_REPLICA: what this command queues is dropped.
         let pendingBefore = propagation.pending.count
         call(fc, cmd, argv)

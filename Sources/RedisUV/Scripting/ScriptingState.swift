@@ -40,6 +40,8 @@ final class ScriptRun {
     let readOnly: Bool
     /// Set once the script ran a write command: SCRIPT KILL then refuses.
     var wroteDirty = false
+    /// A script with a shebang and `allow-oom` (SCRIPT_ALLOW_OOM): no OOM refusal inside.
+    var allowOOM = false
     /// redis.set_repl: PROPAGATE_AOF (1) | PROPAGATE_REPL (2).
     var replFlags: Int32 = 3
     /// Reset after each debugger stop (the stop's time does not count).

@@ -62,6 +62,8 @@ final class Server {
     let propagation = PropagationState()
     /// EVAL/SCRIPT's Lua interpreter and script cache (Scripting/).
     let scripting = ScriptingState()
+    /// maxmemory: the eviction pool, the memory estimate, evicted_keys (Server/Evict.swift).
+    let eviction = EvictionState()
     /// Nesting of call() (EXEC's queued commands run inside EXEC's call): what a command
     /// propagates goes out when the outermost call ends. On Server itself, not in
     /// `propagation`, so call() touches no other object on its fast path.
@@ -184,6 +186,7 @@ final class Server {
             stats.expireCycleTimeUsedUs += monotonicUs() - start
         }
         stats.sampleMetrics(nowMs: cachedTimeMs)
+        if config.maxmemory != 0 { measureMemoryForEviction() }
         for db in dbs where db.needsShrinkCheck {
             db.table.shrinkIfSparse()
             db.needsShrinkCheck = false
