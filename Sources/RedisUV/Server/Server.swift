@@ -62,6 +62,8 @@ final class Server {
     let propagation = PropagationState()
     /// EVAL/SCRIPT's Lua interpreter and script cache (Scripting/).
     let scripting = ScriptingState()
+    /// Process title and oom_score_adj bookkeeping (Server/ProcessSettings.swift).
+    let process = ProcessState()
     /// Nesting of call() (EXEC's queued commands run inside EXEC's call): what a command
     /// propagates goes out when the outermost call ends. On Server itself, not in
     /// `propagation`, so call() touches no other object on its fast path.
