@@ -157,6 +157,14 @@ extension Server {
         return ok
     }
 
+    /// In a forked child (Redis's redisFork and the callers' redisSetProcTitle): the
+    /// background-child oom-score-adj class, and the child's title ("redis-rdb-bgsave").
+    func forkedChildProcessSettings(title: String) {
+        _ = setOOMScoreAdj(processClass: 2)
+        process.executable = title
+        updateProcessTitle()
+    }
+
     /// Process-level effects of a CONFIG SET (called from applyConfig).
     func applyProcessConfig(old: ServerConfig) {
         if old.procTitleTemplate != config.procTitleTemplate { updateProcessTitle() }
@@ -185,9 +193,14 @@ extension Server {
         var act = sigaction()
         if config.crashLogEnabled {
             act.__sigaction_handler.sa_sigaction = { sig, _, _ in
-                let text = "\n\n=== REDIS-UV BUG REPORT START: Cut & paste starting from here ===\n"
-                    + "Crashed by signal: \(sig)\n=== REDIS-UV BUG REPORT END. Make sure to include from START to END. ===\n"
-                _ = text.utf8.withContiguousStorageIfAvailable { write(2, $0.baseAddress, $0.count) }
+                // Only write(2) here: no allocation in a signal handler.
+                let head: StaticString = "\n\n=== REDIS-UV BUG REPORT START: Cut & paste starting from here ===\nCrashed by signal: "
+                let tail: StaticString = "\n=== REDIS-UV BUG REPORT END. Make sure to include from START to END. ===\n"
+                _ = write(2, head.utf8Start, head.utf8CodeUnitCount)
+                var digits: (UInt8, UInt8, UInt8) = (UInt8(ascii: "0") + UInt8(sig / 100 % 10),
+                                                      UInt8(ascii: "0") + UInt8(sig / 10 % 10), UInt8(ascii: "0") + UInt8(sig % 10))
+                _ = withUnsafeBytes(of: &digits) { write(2, $0.baseAddress, 3) }
+                _ = write(2, tail.utf8Start, tail.utf8CodeUnitCount)
                 signal(sig, SIG_DFL)
                 raise(sig)
             }
