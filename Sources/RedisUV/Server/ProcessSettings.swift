@@ -10,6 +10,9 @@ final class ProcessState {
     var titleAreaClaimed = false
     /// argv[0] as executed: the title's {title}.
     var executable = CommandLine.arguments.first ?? "redis-uv"
+    /// Set by applyProcessSettings (a real server's start-up): a Server inside another
+    /// process (unit tests) never touches that process's title, oom score or signals.
+    var owned = false
     /// Redis's oom_score_adjusted_by_redis / oom_score_adj_base.
     var oomAdjusted = false
     var oomBase = 0
@@ -52,6 +55,7 @@ extension Server {
     /// Everything of the process that the configuration sets at start-up, in Redis's
     /// order (main(): logo, THP, oom_score_adj, title).
     func applyProcessSettings() {
+        process.owned = true
         showLogo()
         if config.disableTHP {
             // Redis disables THP only where it is set to "always"; prctl is harmless elsewhere.
@@ -113,7 +117,7 @@ extension Server {
     /// Redis's redisSetProcTitle: the template expanded into the argv area, the rest of
     /// the area zeroed (so /proc/PID/cmdline reads the title and NULs).
     func updateProcessTitle() {
-        guard config.setProcTitle else { return }
+        guard config.setProcTitle, process.owned else { return }
         if !process.titleAreaClaimed {
             process.titleAreaClaimed = true
             process.titleArea = ProcessControl.claimTitleArea()
@@ -129,6 +133,7 @@ extension Server {
     /// relative to the value found at the first change ("yes"/"relative") or as it is
     /// ("absolute"); "no" after a change puts the original value back.
     func setOOMScoreAdj(processClass: Int? = nil) -> Bool {
+        guard process.owned else { return true }
         let cls = processClass ?? (config.replicaof.isEmpty ? 0 : 1)
         var value: Int
         if config.oomScoreAdj != "no" {
@@ -167,6 +172,7 @@ extension Server {
 
     /// Process-level effects of a CONFIG SET (called from applyConfig).
     func applyProcessConfig(old: ServerConfig) {
+        guard process.owned else { return }
         if old.procTitleTemplate != config.procTitleTemplate { updateProcessTitle() }
         if old.oomScoreAdj != config.oomScoreAdj || old.oomScoreAdjValues != config.oomScoreAdjValues {
             _ = setOOMScoreAdj()
