@@ -304,12 +304,17 @@ final class ConfigFileIntegrationTests: ReplicationTestCase {
             t.replacingOccurrences(of: s.executable, with: "EXE").replacingOccurrences(of: String(s.port), with: "PORT")
                 .replacingOccurrences(of: path, with: "PATH")
         }
-        var seen = ["start: " + norm(cmdline(s.pid))]
+        // A served command means start-up is over: Redis sets the title after it listens.
         let c = try s.connect()
         defer { c.close() }
+        try call(c, "PING")
+        var seen = ["start: " + norm(cmdline(s.pid))]
         seen.append(try raw(c, "CONFIG", "SET", "proc-title-template", "{title}  {port} "))
         seen.append("after CONFIG SET: " + norm(cmdline(s.pid)))
         let quiet = try startServer(kind, ["--set-proc-title", "no"])
+        let qc = try quiet.connect()
+        defer { qc.close() }
+        try call(qc, "PING")
         seen.append("set-proc-title no: " + cmdline(quiet.pid).replacingOccurrences(of: quiet.executable, with: "EXE")
                         .replacingOccurrences(of: String(quiet.port), with: "PORT"))
         return seen
@@ -333,6 +338,7 @@ final class ConfigFileIntegrationTests: ReplicationTestCase {
         let s = try startServer(kind, ["--oom-score-adj", "absolute", "--oom-score-adj-values", "11 22 33"])
         let c = try s.connect()
         defer { c.close() }
+        try call(c, "PING")  // start-up is over (oom_score_adj is set after listening)
         var seen = ["absolute at start: " + oomScore(s.pid)]
         try call(c, "CONFIG", "SET", "oom-score-adj-values", "101 202 303")
         seen.append("new values: " + oomScore(s.pid))
