@@ -367,6 +367,7 @@ extension Client {
         if dirtyCAS { s += "d" }
         if flags.contains(.closeAfterReply) { s += "c" }
         if flags.contains(.closeASAP) { s += "A" }
+        if flags.contains(.unixSocket) { s += "U" }
         if flags.contains(.noEvict) { s += "e" }
         return s.isEmpty ? "N" : s
     }

@@ -112,6 +112,7 @@ enum ConfigCommand {
 
     /// Redis's islocalClient: the peer is 127.0.0.1 or ::1 (peerAddress is "ip:port").
     static func isLocalClient(_ c: Client) -> Bool {
+        if c.flags.contains(.unixSocket) { return true }
         guard let colon = c.peerAddress.lastIndex(of: ":") else { return false }
         let ip = c.peerAddress[..<colon]
         return ip == "127.0.0.1" || ip == "::1"
@@ -301,6 +302,7 @@ extension Server {
         }
         // requirepass: Redis keeps existing connections authenticated; new ones must AUTH.
         acl.configChanged(old: old, new: new)
+        applyProcessConfig(old: old)
     }
 
     /// CONFIG RESETSTAT (Redis's resetServerStats, resetCommandTableStats,

@@ -22,6 +22,9 @@ final class Client {
         static let master = Flags(rawValue: 1 << 7)
         /// A replica attached to us (Redis's CLIENT_SLAVE): it is fed the replication stream.
         static let replica = Flags(rawValue: 1 << 8)
+        /// Connected over the Unix-domain socket (Redis's CLIENT_UNIX_SOCKET): CLIENT
+        /// LIST's 'U' flag, always "local" for protected mode and protected configs.
+        static let unixSocket = Flags(rawValue: 1 << 9)
     }
 
     let id: Int

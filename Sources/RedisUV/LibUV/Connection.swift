@@ -7,7 +7,9 @@ import Glibc
 /// and writes of the client's reply buffer. `handle->data` holds a +1 reference to this
 /// object, released only in the close callback.
 final class Connection {
-    let handle: UnsafeMutablePointer<uv_tcp_t>
+    /// A uv_tcp_t, or a uv_pipe_t for a Unix-domain socket client (`isUnixSocket`).
+    let handle: UnsafeMutablePointer<uv_stream_t>
+    let isUnixSocket: Bool
     let client: Client
     private(set) var closing = false
     private(set) var reading = false
@@ -29,11 +31,18 @@ final class Connection {
     var rawInput: ((UnsafeRawBufferPointer) -> Void)?
 
     init(handle: UnsafeMutablePointer<uv_tcp_t>, client: Client) {
-        self.handle = handle
+        self.handle = streamPointer(handle)
+        self.isUnixSocket = false
         self.client = client
     }
 
-    var stream: UnsafeMutablePointer<uv_stream_t> { streamPointer(handle) }
+    init(pipe: UnsafeMutablePointer<uv_pipe_t>, client: Client) {
+        self.handle = streamPointer(pipe)
+        self.isUnixSocket = true
+        self.client = client
+    }
+
+    var stream: UnsafeMutablePointer<uv_stream_t> { handle }
 
     func startReading() {
         guard !closing, !reading else { return }
@@ -43,7 +52,8 @@ final class Connection {
 
     /// TCP_NODELAY on or off (repl-disable-tcp-nodelay for replicas).
     func setNoDelay(_ on: Bool) {
-        _ = uv_tcp_nodelay(handle, on ? 1 : 0)
+        if isUnixSocket { return }
+        handle.withMemoryRebound(to: uv_tcp_t.self, capacity: 1) { _ = uv_tcp_nodelay($0, on ? 1 : 0) }
     }
 
     func stopReading() {

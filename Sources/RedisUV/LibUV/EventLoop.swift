@@ -17,6 +17,7 @@ final class EventLoop {
     /// blocking (a busy script) may still be parsing `readBuffer` in place.
     private var nestedReadBuffer: UnsafeMutableRawPointer?
     private var listeners: [UnsafeMutablePointer<uv_tcp_t>] = []
+    private var unixListener: UnsafeMutablePointer<uv_pipe_t>?
     private let prepare: UnsafeMutablePointer<uv_prepare_t>
     private let cronTimer: UnsafeMutablePointer<uv_timer_t>
     private var signals: [UnsafeMutablePointer<uv_signal_t>] = []
@@ -47,6 +48,22 @@ final class EventLoop {
         if listeners.isEmpty {
             throw StartupError("Failed listening on port \(port) (tcp), aborting.")
         }
+    }
+
+    /// The Unix-domain socket (Redis's anetUnixServer): a stale file at `path` is removed
+    /// first, and `perm` (unixsocketperm, 0 = leave the umask's mode) is applied with chmod.
+    func listenUnix(path: String, perm: Int, backlog: Int) throws(StartupError) {
+        unlink(path)  // don't care if this fails, as Redis
+        let pipe = UnsafeMutablePointer<uv_pipe_t>.allocate(capacity: 1)
+        uv_pipe_init(loop, pipe, 0)
+        var err = uv_pipe_bind(pipe, path)
+        if err == 0 && perm != 0 && chmod(path, mode_t(perm)) != 0 { err = -errno }
+        if err == 0 { err = uv_listen(streamPointer(pipe), Int32(backlog), onUnixConnection) }
+        if err != 0 {
+            uv_close(handlePointer(pipe), freeHandleOnClose)
+            throw StartupError("Failed opening Unix socket: \(uvErrorText(err))")
+        }
+        unixListener = pipe
     }
 
     private func listenOne(_ addr: String, port: Int, backlog: Int) throws(StartupError) {

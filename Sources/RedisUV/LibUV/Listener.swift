@@ -32,7 +32,37 @@ func onConnection(_ listener: UnsafeMutablePointer<uv_stream_t>?, _ status: Int3
     client.localAddress = socketAddress(tcp, peer: false).0
     var fd = uv_os_fd_t(-1)
     if uv_fileno(handlePointer(tcp), &fd) == 0 { client.fd = Int32(fd) }
+    admitClient(client, conn, server: server, isLocal: peerIsLoopback)
+}
 
+/// connection_cb of the Unix-domain socket (unixsocket): as for TCP, with Redis's
+/// unix-client addresses ("/path:0" both ends) and the CLIENT_UNIX_SOCKET flag.
+func onUnixConnection(_ listener: UnsafeMutablePointer<uv_stream_t>?, _ status: Int32) {
+    guard let listener, status == 0 else { return }
+    let server = serverOf(handlePointer(listener))
+    let loop = listener.pointee.loop!
+    let pipe = UnsafeMutablePointer<uv_pipe_t>.allocate(capacity: 1)
+    uv_pipe_init(loop, pipe, 0)
+    if uv_accept(listener, streamPointer(pipe)) != 0 {
+        uv_close(handlePointer(pipe), freeHandleOnClose)
+        return
+    }
+    server.updateCachedTime()
+    let client = server.createClient(now: server.cachedTimeMs)
+    let conn = Connection(pipe: pipe, client: client)
+    client.connection = conn
+    pipe.pointee.data = Unmanaged.passRetained(conn).toOpaque()
+    client.flags.insert(.unixSocket)
+    client.peerAddress = server.config.unixsocket + ":0"
+    client.localAddress = client.peerAddress
+    var fd = uv_os_fd_t(-1)
+    if uv_fileno(handlePointer(pipe), &fd) == 0 { client.fd = Int32(fd) }
+    admitClient(client, conn, server: server, isLocal: true)
+}
+
+/// maxclients and protected mode for a new connection, then reading starts.
+private func admitClient(_ client: Client, _ conn: Connection, server: Server, isLocal peerIsLoopback: Bool) {
+    let peer = client.peerAddress
     if server.clients.count > server.config.maxclients {
         server.stats.rejectedConnections += 1
         client.out.append("-ERR max number of clients reached\r\n")

@@ -18,3 +18,18 @@ enum Allocator {
         ruv_malloc_usable_size(UnsafeMutableRawPointer(mutating: p))
     }
 }
+
+/// Process-level controls Redis applies at start-up (Server/ProcessSettings.swift).
+enum ProcessControl {
+    /// Redis's setproctitle: the memory of argv (and the environment after it, once the
+    /// environment has been moved away) that /proc/PID/cmdline shows. Claimed once.
+    static func claimTitleArea() -> UnsafeMutableRawBufferPointer? {
+        var len = 0
+        guard let base = ruv_proc_title_area(CommandLine.argc, CommandLine.unsafeArgv, &len), len > 1 else { return nil }
+        return UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(base), count: len)
+    }
+
+    /// prctl(PR_SET_THP_DISABLE, 1): no transparent huge pages for this process, so a
+    /// fork's copy-on-write copies 4 KB pages, not 2 MB ones (Redis's disable-thp).
+    static func disableTransparentHugePages() -> Bool { ruv_disable_thp() == 0 }
+}

@@ -446,6 +446,7 @@ extension Server {
             signal(SIGINT, SIG_IGN)
             signal(SIGTERM, SIG_DFL)
             log.role = "C"
+            forkedChildProcessSettings(title: "redis-aof-rewrite")
             let ok = writeAOFBase(to: aofDir + "/temp-rewriteaof-bg-\(getpid()).aof")
             if ok {
                 let cow = privateDirtyBytes()

@@ -283,6 +283,7 @@ extension Server {
             signal(SIGINT, SIG_IGN)
             signal(SIGTERM, SIG_DFL)
             log.role = "C"
+            forkedChildProcessSettings(title: "redis-rdb-bgsave")
             if fds[0] >= 0 { close(fds[0]) }
             let ok = rdbSaveToFile(rdbPath, tempName: "temp-\(getpid()).rdb")
             if ok {

@@ -346,6 +346,7 @@ extension Server {
             signal(SIGINT, SIG_IGN)
             signal(SIGTERM, SIG_DFL)
             log.role = "C"
+            forkedChildProcessSettings(title: "redis-rdb-to-slaves")
             close(data[0])
             close(exitp[1])
             let fd = data[1]

@@ -135,6 +135,7 @@ extension Server {
         log.role = "S"
         if wasMaster { cacheMasterUsingMyself(m) }
         config.replicaof = "\(host) \(port)"
+        _ = setOOMScoreAdj()  // the replica's oom-score-adj-values class now
         log.notice("Connecting to MASTER \(host):\(port)")
         connectWithMaster()
     }
@@ -149,6 +150,7 @@ extension Server {
         repl.master = nil
         log.role = "M"
         config.replicaof = ""
+        _ = setOOMScoreAdj()  // back to the master's class
         repl.shiftReplid()
         if repl.backlog == nil {
             repl.backlog = ReplicationBacklog(capacity: config.replBacklogSize, nextOffset: repl.masterReplOffset + 1)

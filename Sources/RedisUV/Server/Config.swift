@@ -162,6 +162,37 @@ struct ServerConfig {
     var sanitizeDumpPayload = "no"
     var propagationErrorBehavior = "ignore"
     var replicaIgnoreDiskWriteErrors = false
+
+    // Process settings, effective (Server/ProcessSettings.swift): the ASCII logo at
+    // start-up, the process title, /proc/self/oom_score_adj, PR_SET_THP_DISABLE, and the
+    // crash report written on a fatal signal.
+    var alwaysShowLogo = false
+    var setProcTitle = true
+    var procTitleTemplate = "{title} {listen-addr} {server-mode}"
+    /// "no", "yes" (relative; "relative" is stored as "yes", as Redis prints it) or "absolute".
+    var oomScoreAdj = "no"
+    /// master, replica, background child (Redis's CONFIG_OOM_*).
+    var oomScoreAdjValues = [0, 200, 800]
+    var disableTHP = true
+    var crashLogEnabled = true
+    /// Parameters of Redis 7.0.15 that are accepted, validated and reported but have no
+    /// mechanism here (cluster, TLS, syslog, active defrag, jemalloc, CPU affinity...):
+    /// their canonical text by name, absent while at the default. See
+    /// ConfigTable.noEffect for why each cannot apply.
+    var inert: [String: String] = [:]
+
+    subscript(inertBool name: String, default d: Bool) -> Bool {
+        get { inert[name].map { $0 == "yes" } ?? d }
+        set { inert[name] = newValue ? "yes" : "no" }
+    }
+    subscript(inertInt name: String, default d: Int) -> Int {
+        get { inert[name].flatMap { Int($0) } ?? d }
+        set { inert[name] = String(newValue) }
+    }
+    subscript(inertString name: String, default d: String) -> String {
+        get { inert[name] ?? d }
+        set { inert[name] = newValue }
+    }
 }
 
 /// client-output-buffer-limit: per class hard bytes, soft bytes, soft seconds (0 = none).
@@ -620,8 +651,13 @@ enum ConfigTable {
         oneOf("supervised", \.supervised, ["upstart", "systemd", "auto", "no"], mutable: false),
         string("unixsocket", \.unixsocket, mutable: false, emptyIsNull: true),
         ConfigEntry(name: "unixsocketperm", mutable: false, set: { cfg, v in
-            // An octal UINT config, 0...0777.
-            guard let n = strictInt(v) else { return "argument couldn't be parsed into an integer" }
+            // An OCTAL_CONFIG UINT, 0...0777: strtoll(v, &end, 8) with nothing left over.
+            var t = Substring(v)
+            while let f = t.first, f == " " || f == "\t" { t = t.dropFirst() }
+            let negative = t.first == "-"
+            if t.first == "-" || t.first == "+" { t = t.dropFirst() }
+            guard !t.isEmpty, let m = Int(t, radix: 8) else { return "argument couldn't be parsed as an octal number" }
+            let n = negative ? -m : m
             guard (0...0o777).contains(n) else { return "argument must be between 0 and 777 inclusive" }
             cfg.unixsocketperm = n
             return nil
@@ -632,7 +668,143 @@ enum ConfigTable {
         flagsOf("shutdown-on-sigint", \.shutdownOnSigint, shutdownFlagNames, check: shutdownFlagsCheck),
         flagsOf("shutdown-on-sigterm", \.shutdownOnSigterm, shutdownFlagNames, check: shutdownFlagsCheck),
         oneOf("sanitize-dump-payload", \.sanitizeDumpPayload, ["no", "yes", "clients"]),
-    ]
+
+        // Process settings (Server/ProcessSettings.swift).
+        bool("always-show-logo", \.alwaysShowLogo, mutable: false),
+        bool("set-proc-title", \.setProcTitle, mutable: false),
+        string("proc-title-template", \.procTitleTemplate, validate: { v in
+            ProcTitle.isValid(v) ? nil : "template format is invalid or contains unknown variables"
+        }),
+        oneOf("oom-score-adj", \.oomScoreAdj, ["no", "yes", "relative=yes", "absolute"]),
+        ConfigEntry(name: "oom-score-adj-values", mutable: true, set: { cfg, v in
+            // setConfigOOMScoreAdjValuesOption: three strtol values in -2000...2000.
+            let words = sdsSplitSpaces(v)
+            if words.count != 3 { return "wrong number of arguments" }
+            var values: [Int] = []
+            for w in words {
+                guard let n = strtollWhole(w), (-2000...2000).contains(n) else {
+                    return "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+                }
+                values.append(n)
+            }
+            cfg.oomScoreAdjValues = values
+            return nil
+        }, get: { $0.oomScoreAdjValues.map(String.init).joined(separator: " ") }, rewrite: { cfg in
+            (["oom-score-adj-values " + cfg.oomScoreAdjValues.map(String.init).joined(separator: " ")],
+             cfg.oomScoreAdjValues != defaults.oomScoreAdjValues)
+        }),
+        bool("disable-thp", \.disableTHP, mutable: false),
+        bool("crash-log-enabled", \.crashLogEnabled),
+    ] + inertEntries
+
+    /// Redis 7.0.15's parameters without a mechanism here: each is accepted with Redis's
+    /// type, bounds, default and mutability, and CONFIG GET/SET/REWRITE treat it as Redis
+    /// does; a value other than the default is logged once as having no effect.
+    static let inertEntries: [ConfigEntry] = {
+        func b(_ name: String, alias: String? = nil, _ d: Bool, mutable: Bool = true) -> ConfigEntry {
+            bool(name, alias: alias, \ServerConfig.[inertBool: name, default: d], mutable: mutable)
+        }
+        func i(_ name: String, alias: String? = nil, _ d: Int, _ range: ClosedRange<Int>, mutable: Bool = true) -> ConfigEntry {
+            int(name, alias: alias, \ServerConfig.[inertInt: name, default: d], range, mutable: mutable)
+        }
+        func m(_ name: String, _ d: Int, _ range: ClosedRange<Int>, unsigned64: Bool = false) -> ConfigEntry {
+            memory(name, \ServerConfig.[inertInt: name, default: d], range, unsigned64: unsigned64)
+        }
+        func s(_ name: String, _ d: String = "", mutable: Bool = true, emptyIsNull: Bool = true,
+               validate: (@Sendable (String) -> String?)? = nil) -> ConfigEntry {
+            string(name, \ServerConfig.[inertString: name, default: d], mutable: mutable, emptyIsNull: emptyIsNull, validate: validate)
+        }
+        func e(_ name: String, _ d: String, _ values: [String], mutable: Bool = true) -> ConfigEntry {
+            oneOf(name, \ServerConfig.[inertString: name, default: d], values, mutable: mutable)
+        }
+        return [
+            b("jemalloc-bg-thread", true),
+            ConfigEntry(name: "activedefrag", mutable: true, set: { cfg, v in
+                switch v.lowercased() {
+                // isValidActiveDefrag of a build without Redis's patched jemalloc (Debian's too).
+                case "yes": return "Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution"
+                case "no": cfg[inertBool: "activedefrag", default: false] = false; return nil
+                default: return "argument must be 'yes' or 'no'"
+                }
+            }, get: { $0[inertBool: "activedefrag", default: false] ? "yes" : "no" }, rewrite: plainRewrite("activedefrag") { _ in "no" }),
+            i("active-defrag-cycle-min", 1, 1...99),
+            i("active-defrag-cycle-max", 25, 1...99),
+            i("active-defrag-threshold-lower", 10, 0...1000),
+            i("active-defrag-threshold-upper", 100, 0...1000),
+            i("active-defrag-max-scan-fields", 1000, 1...longMax),
+            m("active-defrag-ignore-bytes", 100 << 20, 1...longMax),
+            b("crash-memcheck-enabled", true),
+            hidden(b("use-exit-on-panic", false)),
+            hidden(i("watchdog-period", 0, 0...intMax)),
+            b("syslog-enabled", false, mutable: false),
+            s("syslog-ident", "redis", mutable: false, emptyIsNull: false),
+            e("syslog-facility", "local0", ["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"], mutable: false),
+            s("server_cpulist", mutable: false),
+            s("bio_cpulist", mutable: false),
+            s("aof_rewrite_cpulist", mutable: false),
+            s("bgsave_cpulist", mutable: false),
+            s("ignore-warnings", emptyIsNull: false),
+            s("bind-source-addr"),
+            i("socket-mark-id", 0, 0...uintMax, mutable: false),
+            // Cluster (cluster-enabled itself is above: cluster mode does not exist yet).
+            b("cluster-require-full-coverage", true),
+            b("cluster-replica-no-failover", alias: "cluster-slave-no-failover", false),
+            b("cluster-allow-reads-when-down", false),
+            b("cluster-allow-pubsubshard-when-down", true),
+            b("cluster-allow-replica-migration", true),
+            s("cluster-announce-ip"),
+            s("cluster-config-file", "nodes.conf", mutable: false, emptyIsNull: false),
+            s("cluster-announce-hostname", validate: { v in
+                // isValidAnnouncedHostname
+                if v.utf8.count >= 256 { return "Hostnames must be less than 256 characters" }
+                for c in v.utf8 where !(c >= 0x30 && c <= 0x39 || c >= 0x41 && c <= 0x5A || c >= 0x61 && c <= 0x7A || c == 0x2D || c == 0x2E) {
+                    return "Hostnames may only contain alphanumeric characters, hyphens or dots"
+                }
+                return nil
+            }),
+            e("cluster-preferred-endpoint-type", "ip", ["ip", "hostname", "unknown-endpoint"]),
+            i("cluster-replica-validity-factor", alias: "cluster-slave-validity-factor", 10, 0...intMax),
+            i("cluster-migration-barrier", 1, 0...intMax),
+            i("cluster-port", 0, 0...65535, mutable: false),
+            i("cluster-announce-bus-port", 0, 0...65535),
+            i("cluster-announce-port", 0, 0...65535),
+            i("cluster-announce-tls-port", 0, 0...65535),
+            i("cluster-node-timeout", 15000, 0...longMax),
+            m("cluster-link-sendbuf-limit", 0, 0...longMax, unsigned64: true),
+            // TLS (Debian's redis-server is built with it; redis-uv has no TLS yet).
+            i("tls-port", 0, 0...65535),
+            i("tls-session-cache-size", 20480, 0...intMax),
+            i("tls-session-cache-timeout", 300, 0...intMax),
+            b("tls-cluster", false),
+            b("tls-replication", false),
+            e("tls-auth-clients", "yes", ["no", "yes", "optional"]),
+            b("tls-prefer-server-ciphers", false),
+            b("tls-session-caching", true),
+            s("tls-cert-file"), s("tls-key-file"), s("tls-key-file-pass"),
+            s("tls-client-cert-file"), s("tls-client-key-file"), s("tls-client-key-file-pass"),
+            s("tls-dh-params-file"), s("tls-ca-cert-file"), s("tls-ca-cert-dir"),
+            s("tls-protocols"), s("tls-ciphers"), s("tls-ciphersuites"),
+        ]
+    }()
+
+    /// Why each accepted parameter has no effect in redis-uv (logged when it is set to
+    /// something other than its default).
+    static func noEffectReason(_ name: String) -> String? {
+        if name.hasPrefix("tls-") { return "redis-uv has no TLS support yet" }
+        if name.hasPrefix("cluster-") { return "redis-uv has no cluster mode yet" }
+        if name.hasPrefix("active-defrag") || name == "activedefrag" { return "no active defragmentation (glibc malloc)" }
+        if name.hasPrefix("syslog-") { return "redis-uv logs to its logfile or stdout only" }
+        if name.hasSuffix("_cpulist") { return "no CPU affinity setting in redis-uv" }
+        switch name {
+        case "jemalloc-bg-thread": return "redis-uv uses glibc malloc, not jemalloc"
+        case "crash-memcheck-enabled": return "no memory test in redis-uv's crash report"
+        case "use-exit-on-panic", "watchdog-period": return "no software watchdog or panic hook in redis-uv"
+        case "ignore-warnings": return "redis-uv runs no start-up kernel checks to silence"
+        case "bind-source-addr": return "outgoing connections are not bound to a source address"
+        case "socket-mark-id": return "sockets are not marked (SO_MARK) by redis-uv"
+        default: return nil
+        }
+    }
 
     static let shutdownFlagNames = ["default", "save", "nosave", "now", "force"]
 

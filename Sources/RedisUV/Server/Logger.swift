@@ -24,6 +24,19 @@ final class Logger {
     func notice(_ m: @autoclosure () -> String) { write(.notice, m) }
     func warning(_ m: @autoclosure () -> String) { write(.warning, m) }
 
+    /// Redis's serverLogRaw: text as it is, no prefix (the start-up logo).
+    func raw(_ text: String) {
+        if let file {
+            fputs(text, file)
+            fflush(file)
+        } else {
+            writeAll(1, text)
+        }
+    }
+
+    /// Whether lines go to the standard output (no logfile).
+    var toStdout: Bool { file == nil }
+
     private func write(_ l: Level, _ m: () -> String) {
         guard l.rawValue >= level.rawValue else { return }
         var ts = timespec()

@@ -64,6 +64,8 @@ final class Server {
     let scripting = ScriptingState()
     /// maxmemory: the eviction pool, the memory estimate, evicted_keys (Server/Evict.swift).
     let eviction = EvictionState()
+    /// Process title and oom_score_adj bookkeeping (Server/ProcessSettings.swift).
+    let process = ProcessState()
     /// Nesting of call() (EXEC's queued commands run inside EXEC's call): what a command
     /// propagates goes out when the outermost call ends. On Server itself, not in
     /// `propagation`, so call() touches no other object on its fast path.

@@ -30,12 +30,23 @@ public enum RedisServerMain {
         server.loop = loop
         log.notice("oO0OoO0OoO0Oo redis-uv is starting oO0OoO0OoO0Oo")
         log.notice("redis-uv version=\(redisUVVersion), Redis \(redisCompatVersion) compatible, pid=\(getpid()), just started")
+        if config.port == 0 && config.unixsocket.isEmpty {
+            log.warning("Configured to not listen anywhere, exiting.")
+            return 1
+        }
         do {
-            try loop.listen(bind: config.bind, port: config.port, backlog: config.tcpBacklog)
+            // port 0: no TCP listener, as Redis.
+            if config.port != 0 {
+                try loop.listen(bind: config.bind, port: config.port, backlog: config.tcpBacklog)
+            }
+            if !config.unixsocket.isEmpty {
+                try loop.listenUnix(path: config.unixsocket, perm: config.unixsocketperm, backlog: config.tcpBacklog)
+            }
         } catch {
             log.warning(error.description)
             return 1
         }
+        server.applyProcessSettings()
         loop.startTimers(hz: config.hz)
         _ = cyclesPerMicrosecond  // calibrate now, not on the first INFO
         if !config.pidfile.isEmpty, let f = fopen(config.pidfile, "w") {
@@ -49,7 +60,8 @@ public enum RedisServerMain {
         if !server.loadDataFromDisk(serveClients: true, restoreReplicationInfo: true) { return 1 }
         if !server.aofOpenOnServerStart() { return 1 }
         if !server.shutdownRequested {
-            log.notice("Ready to accept connections tcp")
+            if config.port != 0 { log.notice("Ready to accept connections tcp") }
+            if !config.unixsocket.isEmpty { log.notice("Ready to accept connections unix") }
             loop.run()
             // Only a shutdown ends the loop for good: it also stops to load an RDB received
             // from our master outside its callbacks (clients are served meanwhile).
@@ -61,6 +73,12 @@ public enum RedisServerMain {
         }
         server.beforeExit()
         if !config.pidfile.isEmpty { unlink(config.pidfile) }
+        if !config.unixsocket.isEmpty {
+            log.notice("Removing the unix socket file.")
+            if unlink(config.unixsocket) != 0 {
+                log.warning("Error removing the unix socket file: \(String(cString: strerror(errno)))")
+            }
+        }
         log.warning("redis-uv is now ready to exit, bye bye...")
         return server.exitCode
     }
@@ -150,6 +168,17 @@ enum ConfigLoader {
                 throw ConfigError(description: whereText + err)
             }
             config.userLines.append(words)
+            return
+        }
+        // Redis's deprecated_configs: accepted with their one argument, ignored.
+        if args.count == 1 && ["list-max-ziplist-entries", "list-max-ziplist-value", "lua-replicate-commands"].contains(name) {
+            return
+        }
+        if name == "include" && args.count == 1 {
+            guard let content = readWholeFile(args[0]) else {
+                throw ConfigError(description: "Fatal error, can't open config file '\(args[0])': \(String(cString: strerror(errno)))")
+            }
+            try applyText(content, to: &config, source: args[0])
             return
         }
         guard let entry = ConfigTable.entry(named: name) else {

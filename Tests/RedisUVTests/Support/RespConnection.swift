@@ -136,6 +136,37 @@ final class RespConnection {
         try connectSocket()
     }
 
+    /// A client over a Unix-domain socket (`unixsocket`); `host` is the path, `port` 0.
+    init(unixPath: String, timeout: TimeInterval = 5) throws {
+        self.host = unixPath
+        self.port = 0
+        self.timeout = timeout
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let path = Array(unixPath.utf8)
+        guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw RespConnectionError.io("unix socket path too long: \(unixPath)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: path)
+            raw[path.count] = 0
+        }
+        let s = socket(AF_UNIX, socketStreamType, 0)
+        guard s >= 0 else { throw RespConnectionError.io("socket(): \(errnoString())") }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard rc == 0 else {
+            let err = errnoString()
+            Glibc.close(s)
+            throw RespConnectionError.io("connect(\(unixPath)): \(err)")
+        }
+        _ = fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK)
+        fd = s
+    }
+
     deinit { close() }
 
     private func connectSocket() throws {
