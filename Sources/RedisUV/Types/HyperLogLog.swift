@@ -189,7 +189,9 @@ enum HyperLogLog {
         while i < v.count {
             let op = opcode(v, i, terminator)
             if op.kind == 2 {
-                if op.runlen + idx > registerCount { break }  // overflow
+                // 7.0.15 fails right there (older versions broke out of the loop, so a last
+                // run past the end went unnoticed when the registers before summed to 16384).
+                if op.runlen + idx > registerCount { return false }
                 for _ in 0..<op.runlen {
                     denseSet(regs, idx, UInt8(op.value))
                     idx += 1
@@ -230,7 +232,7 @@ enum HyperLogLog {
         while i < v.count {
             let op = opcode(v, i, terminator)
             if op.kind == 2 {
-                if op.runlen + idx > registerCount { break }
+                if op.runlen + idx > registerCount { return false }  // as hllSparseToDense
                 let val = UInt8(op.value)
                 for _ in 0..<op.runlen {
                     if val > max[idx] { max[idx] = val }
