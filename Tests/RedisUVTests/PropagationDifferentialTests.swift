@@ -39,6 +39,13 @@ final class PropagationDifferentialTests: XCTestCase {
             "DECRBY a 2", "APPEND a xyz", "SETRANGE a 1 QQ", "SETRANGE a 0 \"\"", "SETRANGE nokey 0 \"\"",
             "GETDEL a", "GETDEL a", "DEL b c missing", "UNLINK n m1", "UNLINK nothing", "INCR fresh",
         ]),
+        // PFCOUNT writes the cached cardinality (dirty, so propagated as PFCOUNT); PFDEBUG
+        // propagates only a sparse -> dense conversion; a PFADD that changes nothing is not.
+        Scenario(name: "hyperloglog", script: [
+            "PFADD h a b c", "PFADD h a", "PFADD h", "PFADD e", "PFCOUNT h", "PFCOUNT h", "PFCOUNT h e missing",
+            "PFADD h d", "PFMERGE m h e", "PFMERGE m", "PFDEBUG TODENSE h", "PFDEBUG TODENSE h", "PFDEBUG ENCODING m",
+            "PFDEBUG GETREG m", "PFDEBUG GETREG m", "PFCOUNT m", "SET s x", "PFADD s a", "PFCOUNT s",
+        ]),
         Scenario(name: "set-expiries", script: [
             "SET a v EX 100", "SET a v PX 100000", "SET a v EXAT 4102444800", "SET a v PXAT 4102444800123",
             "SET a v EX 100 GET", "SET a w PX 5000 NX", "SET a w PX 5000 XX", "SET a w PX 5000 XX GET",

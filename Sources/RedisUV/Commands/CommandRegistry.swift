@@ -5,6 +5,7 @@ enum CommandRegistry {
         ConnectionCommands.table
             + ClientCommand.table
             + StringCommands.table
+            + HyperLogLogCommands.table
             + ConfigCommand.table
             + CommandCommand.table
             + InfoCommand.table

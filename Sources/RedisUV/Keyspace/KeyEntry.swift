@@ -271,6 +271,7 @@ final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
             (elements + Int(header.keyLength)).copyMemory(from: value.baseAddress!, byteCount: value.count)
         }
         header.valueLength = UInt32(value.count)
+        header.meta &= ~0x80  // a rewritten value has a zero terminator (see hllTerminatorKept)
     }
 
     /// Sets the string value's length after its bytes were written through
@@ -278,6 +279,7 @@ final class KeyEntry: ManagedBuffer<KeyEntryHeader, UInt8> {
     func setStringValueLength(_ n: Int) {
         precondition(n >= 0 && n <= valueCapacity)
         header.valueLength = UInt32(n)
+        header.meta &= ~0x80  // see hllTerminatorKept
     }
 
     /// Mutable access to the value bytes for in-place edits (SETRANGE, APPEND).

@@ -60,6 +60,7 @@ extension KeyEntry {
     func renamed(to key: UnsafeRawBufferPointer) -> KeyEntry {
         let e = KeyEntry.make(key: key, value: stringValue, type: type, encoding: encoding, lru: lru)
         e.header.meta = header.meta
+        if type == .string && encoding == .raw { e.hllTerminatorKept = false }  // the byte after is not copied
         if type.slotStored != nil {
             e.slotWord = takeSlotWord()
         } else {
