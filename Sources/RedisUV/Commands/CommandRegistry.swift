@@ -5,6 +5,7 @@ enum CommandRegistry {
         ConnectionCommands.table
             + ClientCommand.table
             + StringCommands.table
+            + BitmapCommands.table
             + ConfigCommand.table
             + CommandCommand.table
             + InfoCommand.table
