@@ -46,6 +46,15 @@ final class PropagationDifferentialTests: XCTestCase {
             "PFADD h d", "PFMERGE m h e", "PFMERGE m", "PFDEBUG TODENSE h", "PFDEBUG TODENSE h", "PFDEBUG ENCODING m",
             "PFDEBUG GETREG m", "PFDEBUG GETREG m", "PFCOUNT m", "SET s x", "PFADD s a", "PFCOUNT s",
         ]),
+        // Bitmaps: a write propagates as itself only when a bit changed or the string
+        // was created or grew (a FAIL-ed BITFIELD that created its key propagates nothing).
+        Scenario(name: "bitmaps", script: [
+            "SETBIT b 7 1", "SETBIT b 7 1", "SETBIT b 0 0", "SETBIT b 100 0", "SETBIT b x 1", "GETBIT b 7",
+            "BITFIELD b SET u8 0 1", "BITFIELD b SET u8 0 1 GET u8 0", "BITFIELD b INCRBY i5 #40 3 OVERFLOW FAIL INCRBY i5 #40 100",
+            "BITFIELD b OVERFLOW FAIL INCRBY u2 0 9", "BITFIELD f OVERFLOW FAIL INCRBY u2 0 9", "BITFIELD b GET u8 0",
+            "BITFIELD_RO b GET u8 0", "BITFIELD b SET u8 0 x", "BITOP OR d b f", "BITOP AND d nokey", "BITOP AND d nokey",
+            "BITOP NOT d2 b", "SET n 12", "SETBIT n 0 0", "BITCOUNT b", "BITPOS b 1",
+        ]),
         Scenario(name: "set-expiries", script: [
             "SET a v EX 100", "SET a v PX 100000", "SET a v EXAT 4102444800", "SET a v PXAT 4102444800123",
             "SET a v EX 100 GET", "SET a w PX 5000 NX", "SET a w PX 5000 XX", "SET a w PX 5000 XX GET",

@@ -6,6 +6,7 @@ enum CommandRegistry {
             + ClientCommand.table
             + StringCommands.table
             + HyperLogLogCommands.table
+            + BitmapCommands.table
             + ConfigCommand.table
             + CommandCommand.table
             + InfoCommand.table
