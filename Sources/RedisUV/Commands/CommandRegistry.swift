@@ -29,5 +29,6 @@ enum CommandRegistry {
             + EvalCommands.table
             + FunctionCommands.table
             + ACLCommand.table
+            + IntrospectionCommands.table
     }
 }

@@ -22,6 +22,10 @@ final class Client {
         static let master = Flags(rawValue: 1 << 7)
         /// A replica attached to us (Redis's CLIENT_SLAVE): it is fed the replication stream.
         static let replica = Flags(rawValue: 1 << 8)
+        /// In MONITOR mode (Redis's CLIENT_MONITOR): fed every command, kept off the keyspace.
+        static let monitor = Flags(rawValue: 1 << 9)
+        /// The scripting engine's client (Redis's CLIENT_SCRIPT): "lua" in MONITOR lines.
+        static let script = Flags(rawValue: 1 << 10)
     }
 
     let id: Int

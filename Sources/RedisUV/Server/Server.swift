@@ -69,6 +69,10 @@ final class Server {
     /// The running command asked for something of the propagation (propagateInstead,
     /// preventPropagation, forcePropagation, alsoPropagate): call() takes its slow path.
     var propagationRequested = false
+    /// MONITOR clients, the slow log, latency events (Engine/Introspection.swift).
+    let introspection = IntrospectionState()
+    /// cycleCount() ticks to microseconds, for call()'s timings.
+    let microsecondsPerCycle = 1.0 / cyclesPerMicrosecond
 
     init(config: ServerConfig, log: Logger) {
         self.config = config
@@ -120,6 +124,7 @@ final class Server {
         if c.blocked != nil { unblockClient(c) }
         freeClientMultiState(c)
         if c.pubsub != nil { pubsubUnsubscribeEverything(c) }
+        if c.flags.contains(.monitor) { stopMonitoring(c) }
         if c.flags.contains(.replica) { replicationReplicaGone(c) }
         clients.removeValue(forKey: c.id)
         c.flags.insert(.closed)
