@@ -232,8 +232,8 @@ enum IntrospectionCommands {
         }
         var report = ""
         var advices = 0
-        var slowlogEnabled = false, slowlogTuning = false, slowlogInspect = false, scheduler = false
-        var largeObjects = false, hz = false, relaxFsync = false, diskContention = false, localDisk = false
+        var advise: Set<String> = []
+        func add(_ names: String...) { for n in names { advise.insert(n) }; advices += names.count }
         var eventnum = 0
         let now = wallClockMs() / 1000
         for event in st.latencyEventOrder {
@@ -242,6 +242,7 @@ enum IntrospectionCommands {
             if eventnum == 1 {
                 report += "Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, do you Dave?\n\n"
             }
+            // analyzeLatencyForEvent: average, mean absolute deviation, period.
             let samples = ts.samples
             let sum = samples.reduce(0) { $0 + $1.latency }
             let avg = samples.isEmpty ? 0 : sum / samples.count
@@ -250,69 +251,91 @@ enum IntrospectionCommands {
             let mad = samples.isEmpty ? 0 : samples.reduce(0) { $0 + abs(avg - $1.latency) } / samples.count
             report += "\(eventnum). \(event): \(samples.count) latency spikes (average \(avg)ms, mean deviation \(mad)ms, period \(formatC("%.2f", Double(period) / Double(samples.count))) sec). Worst all time event \(ts.max)ms."
             switch event {
+            case "fork":
+                let rate = st.forkRate
+                let quality: String
+                if rate < 10 { quality = "terrible"; add("better_vm") }
+                else if rate < 25 { quality = "poor"; add("better_vm") }
+                else if rate < 100 { quality = "good" }
+                else { quality = "excellent" }
+                report += " Fork rate is \(formatC("%.2f", rate)) GB/sec (\(quality))."
             case "command":
-                if s.config.slowlogLogSlowerThan < 0 { slowlogEnabled = true; advices += 1 }
-                else if s.config.slowlogLogSlowerThan / 1000 > s.config.latencyMonitorThreshold { slowlogTuning = true; advices += 1 }
-                slowlogInspect = true
-                largeObjects = true
-                advices += 2
-            case "fast-command":
-                scheduler = true
-                advices += 1
-            case "aof-fsync-always":
-                relaxFsync = true
-                advices += 1
-            case "rdb-unlink-temp-file", "aof-fstat":
-                diskContention = true
-                localDisk = true
-                advices += 2
-            case "expire-cycle":
-                hz = true
-                largeObjects = true
-                advices += 2
+                if s.config.slowlogLogSlowerThan < 0 { add("slowlog_enabled") }
+                else if s.config.slowlogLogSlowerThan / 1000 > s.config.latencyMonitorThreshold { add("slowlog_tuning") }
+                add("slowlog_inspect", "large_objects")
+            case "fast-command": add("scheduler")
+            case "aof-write-pending-fsync": add("local_disk", "disk_contention", "ssd", "data_writeback")
+            case "aof-write-active-child": add("no_appendfsync", "data_writeback", "ssd")
+            case "aof-write-alone": add("local_disk", "data_writeback", "ssd")
+            case "aof-fsync-always": add("relax_fsync_policy")
+            case "aof-fstat", "rdb-unlink-temp-file": add("disk_contention", "local_disk")
+            case "aof-rewrite-diff-write", "aof-rename": add("write_load_info", "data_writeback", "ssd", "local_disk")
+            case "expire-cycle": add("hz", "large_objects")
+            case "eviction-del": add("large_objects")
+            case "eviction-cycle": add("mass_eviction")
             default: break
             }
             report += "\n"
         }
         if eventnum == 0 && advices == 0 {
             report += "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n"
-        } else if eventnum > 0 && advices == 0 {
+            return report
+        }
+        if eventnum > 0 && advices == 0 {
             report += "\nWhile there are latency events logged, I'm not able to suggest any easy fix. Please use the Redis community to get some help, providing this report in your help request.\n"
-        } else {
-            report += "\nI have a few advices for you:\n\n"
-            let threshold = s.config.latencyMonitorThreshold * 1000
-            if slowlogEnabled {
-                report += "- There are latency issues with potentially slow commands you are using. Try to enable the Slow Log Redis feature using the command 'CONFIG SET slowlog-log-slower-than \(threshold)'. If the Slow log is disabled Redis is not able to log slow commands execution for you.\n"
-            }
-            if slowlogTuning {
-                report += "- Your current Slow Log configuration only logs events that are slower than your configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than \(threshold)'.\n"
-            }
-            if slowlogInspect {
-                report += "- Check your Slow Log to understand what are the commands you are running which are too slow to execute. Please check https://redis.io/commands/slowlog for more information.\n"
-            }
-            if scheduler {
-                report += "- The system is slow to execute Redis code paths not containing system calls. This usually means the system does not provide Redis CPU time to run for long periods. You should try to:\n"
-                    + "  1) Lower the system load.\n"
-                    + "  2) Use a computer / VM just for Redis if you are running other software in the same system.\n"
-                    + "  3) Check if you have a \"noisy neighbour\" problem.\n"
-                    + "  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n"
-                    + "  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n"
-            }
-            if localDisk {
-                report += "- It is strongly advised to use local disks for persistence, especially if you are using AOF. Remote disks provided by platform-as-a-service providers are known to be slow.\n"
-            }
-            if diskContention {
-                report += "- Try to lower the disk contention. This is often caused by other disk intensive processes running in the same computer (including other Redis instances).\n"
-            }
-            if relaxFsync && s.config.appendfsync == "always" {
-                report += "- Your fsync policy is set to 'always'. It is very hard to get good performances with such a setup, if possible try to relax the fsync policy to 'onesec'.\n"
-            }
-            if hz && s.config.hz < 100 {
-                report += "- In order to make the Redis keys expiring process more incremental, try to set the 'hz' configuration parameter to 100 using 'CONFIG SET hz 100'.\n"
-            }
-            if largeObjects {
-                report += "- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n"
-            }
+            return report
+        }
+        report += "\nI have a few advices for you:\n\n"
+        let threshold = s.config.latencyMonitorThreshold * 1000
+        if advise.contains("better_vm") {
+            report += "- If you are using a virtual machine, consider upgrading it with a faster one using a hypervisior that provides less latency during fork() calls. Xen is known to have poor fork() performance. Even in the context of the same VM provider, certain kinds of instances can execute fork faster than others.\n"
+        }
+        if advise.contains("slowlog_enabled") {
+            report += "- There are latency issues with potentially slow commands you are using. Try to enable the Slow Log Redis feature using the command 'CONFIG SET slowlog-log-slower-than \(threshold)'. If the Slow log is disabled Redis is not able to log slow commands execution for you.\n"
+        }
+        if advise.contains("slowlog_tuning") {
+            report += "- Your current Slow Log configuration only logs events that are slower than your configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than \(threshold)'.\n"
+        }
+        if advise.contains("slowlog_inspect") {
+            report += "- Check your Slow Log to understand what are the commands you are running which are too slow to execute. Please check https://redis.io/commands/slowlog for more information.\n"
+        }
+        if advise.contains("scheduler") {
+            report += "- The system is slow to execute Redis code paths not containing system calls. This usually means the system does not provide Redis CPU time to run for long periods. You should try to:\n"
+                + "  1) Lower the system load.\n"
+                + "  2) Use a computer / VM just for Redis if you are running other software in the same system.\n"
+                + "  3) Check if you have a \"noisy neighbour\" problem.\n"
+                + "  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n"
+                + "  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n"
+        }
+        if advise.contains("local_disk") {
+            report += "- It is strongly advised to use local disks for persistence, especially if you are using AOF. Remote disks provided by platform-as-a-service providers are known to be slow.\n"
+        }
+        if advise.contains("ssd") {
+            report += "- SSD disks are able to reduce fsync latency, and total time needed for snapshotting and AOF log rewriting (resulting in smaller memory usage and smaller final AOF rewrite buffer flushes). With extremely high write load SSD disks can be a good option. However Redis should perform reasonably with high load using normal disks. Use this advice as a last resort.\n"
+        }
+        if advise.contains("data_writeback") {
+            report += "- Mounting ext3/4 filesystems with data=writeback can provide a performance boost compared to data=ordered, however this mode of operation provides less guarantees, and sometimes it can happen that after a hard crash the AOF file will have a half-written command at the end and will require to be repaired before Redis restarts.\n"
+        }
+        if advise.contains("disk_contention") {
+            report += "- Try to lower the disk contention. This is often caused by other disk intensive processes running in the same computer (including other Redis instances).\n"
+        }
+        if advise.contains("no_appendfsync") {
+            report += "- Assuming from the point of view of data safety this is viable in your environment, you could try to enable the 'no-appendfsync-on-rewrite' option, so that fsync will not be performed while there is a child rewriting the AOF file or producing an RDB file (the moment where there is high disk contention).\n"
+        }
+        if advise.contains("relax_fsync_policy") && s.config.appendfsync == "always" {
+            report += "- Your fsync policy is set to 'always'. It is very hard to get good performances with such a setup, if possible try to relax the fsync policy to 'onesec'.\n"
+        }
+        if advise.contains("write_load_info") {
+            report += "- Latency during the AOF atomic rename operation or when the final difference is flushed to the AOF file at the end of the rewrite, sometimes is caused by very high write load, causing the AOF buffer to get very large. If possible try to send less commands to accomplish the same work, or use Lua scripts to group multiple operations into a single EVALSHA call.\n"
+        }
+        if advise.contains("hz") && s.config.hz < 100 {
+            report += "- In order to make the Redis keys expiring process more incremental, try to set the 'hz' configuration parameter to 100 using 'CONFIG SET hz 100'.\n"
+        }
+        if advise.contains("large_objects") {
+            report += "- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n"
+        }
+        if advise.contains("mass_eviction") {
+            report += "- Sudden changes to the 'maxmemory' setting via 'CONFIG SET', or allocation of large objects via sets or sorted sets intersections, STORE option of SORT, Redis Cluster large keys migrations (RESTORE command), may create sudden memory pressure forcing the server to block trying to evict keys. \n"
         }
         return report
     }

@@ -18,6 +18,8 @@ final class IntrospectionState {
     /// Latency monitor events by name, in the order they first happened.
     var latencyEvents: [String: LatencySeries] = [:]
     var latencyEventOrder: [String] = []
+    /// The last fork's speed, GB of used memory per second (Redis's stat_fork_rate).
+    var forkRate: Double = 0
 }
 
 /// One slow log entry (slowlog.h slowlogEntry).
@@ -309,6 +311,22 @@ extension Server {
             introspection.latencyEventOrder.append(event)
         }
         series.add(ms, now: wallClockMs() / 1000)
+    }
+
+    /// After a fork in the parent (Redis's redisFork): the "fork" event and the fork rate.
+    func noteFork(startUs: Int64) {
+        let us = Swift.max(1, monotonicUs() - startUs)
+        introspection.forkRate = Double(MemoryStats.usedMemory()) * 1_000_000 / Double(us) / Double(1 << 30)
+        latencyAddSampleIfNeeded("fork", Int(us / 1000))
+    }
+
+    /// flushAppendOnlyFile's write events.
+    func noteAOFWriteLatency(since start: Int64, syncInProgress: Bool) {
+        let ms = Int((monotonicUs() - start) / 1000)
+        if syncInProgress { latencyAddSampleIfNeeded("aof-write-pending-fsync", ms) }
+        else if hasActiveChild { latencyAddSampleIfNeeded("aof-write-active-child", ms) }
+        else { latencyAddSampleIfNeeded("aof-write-alone", ms) }
+        latencyAddSampleIfNeeded("aof-write", ms)
     }
 
     /// Redis's latencyResetEvent: nil resets every event. Returns how many were reset.

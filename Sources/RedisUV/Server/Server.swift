@@ -182,7 +182,9 @@ final class Server {
         if config.activeExpireEnabled && repl.master == nil && !checkClientPauseTimeout() {
             let start = monotonicUs()
             activeExpireCycle()
-            stats.expireCycleTimeUsedUs += monotonicUs() - start
+            let elapsed = monotonicUs() - start
+            stats.expireCycleTimeUsedUs += elapsed
+            latencyAddSampleIfNeeded("expire-cycle", Int(elapsed / 1000))
         }
         stats.sampleMetrics(nowMs: cachedTimeMs)
         for db in dbs where db.needsShrinkCheck {
