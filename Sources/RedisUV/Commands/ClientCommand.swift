@@ -359,6 +359,7 @@ extension Client {
     /// Redis's CLIENT LIST flags letters, in Redis's order; "N" when none applies.
     var flagLetters: String {
         var s = ""
+        if flags.contains(.monitor) { s += "O" }
         if flags.contains(.replica) { s += "S" }
         if flags.contains(.master) { s += "M" }
         if pubsub != nil { s += "P" }

@@ -31,5 +31,6 @@ enum CommandRegistry {
             + EvalCommands.table
             + FunctionCommands.table
             + ACLCommand.table
+            + IntrospectionCommands.table
     }
 }

@@ -319,6 +319,7 @@ extension Server {
                 each.microseconds = 0
                 each.rejectedCalls = 0
                 each.failedCalls = 0
+                each.latencyHistogram = nil
             }
         }
     }

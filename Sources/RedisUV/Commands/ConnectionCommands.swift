@@ -138,6 +138,7 @@ enum ConnectionCommands {
         c.replyOff = false
         c.replySkipNext = false
         c.server.pubsubUnsubscribeEverything(c)
+        c.server.stopMonitoring(c)
         c.addReplyStatus("RESET")
     }
 }

@@ -7,7 +7,6 @@ import Glibc
 /// names and order as Redis's. Fields for features redis-uv does not have yet (Lua,
 /// replication, AOF, forks, defrag, pub/sub, tracking, eviction) carry the values an idle
 /// Redis shows for them, which is what they are here: nothing of the kind has happened.
-/// Not produced: the Latencystats section (no per-command latency histograms yet).
 enum InfoCommand {
     static let table: [CommandImpl] = [
         CommandImpl("info", info),
@@ -59,6 +58,7 @@ enum InfoCommand {
                 ("errorstat_\($0.key)", "count=\($0.value)")
             })
         }
+        if want("latencystats") { section("Latencystats", server.config.latencyTracking ? latencyStatsFields(server) : []) }
         if want("cluster") { section("Cluster", [("cluster_enabled", "0")]) }
         if want("keyspace") { section("Keyspace", keyspaceFields(server)) }
         return out
@@ -387,6 +387,23 @@ enum InfoCommand {
             ("used_cpu_sys_main_thread", t(thread.ru_stime)),
             ("used_cpu_user_main_thread", t(thread.ru_utime)),
         ]
+    }
+
+    /// Per-command latency percentiles from the histograms (Redis's
+    /// fillPercentileDistributionLatencies): `p<percentile>=<usec, 3 decimals>`.
+    static func latencyStatsFields(_ s: Server) -> [(String, String)] {
+        var out: [(String, String)] = []
+        let percentiles = s.config.latencyTrackingInfoPercentiles
+        for top in s.commands.all {
+            for cmd in [top] + top.sortedSubcommands {
+                guard let h = cmd.latencyHistogram else { continue }
+                let values = percentiles.map {
+                    "p\(formatTrimmedDouble($0))=" + formatC("%.3f", Double(h.valueAtPercentile($0)) / 1000)
+                }
+                out.append(("latency_percentiles_usec_\(cmd.fullName)", values.joined(separator: ",")))
+            }
+        }
+        return out
     }
 
     /// Commands (and subcommands) that were called, rejected or failed at least once.

@@ -34,6 +34,9 @@ final class BlockState {
     /// What the client gets when the timeout passes (Redis's replyToBlockedClientTimedOut).
     let timeoutReply: (Client) -> Void
     var timer: OneShotTimer?
+    /// Microseconds the command took when it blocked: added to the serving run's for the
+    /// slow log and the latency histogram (Redis's c->duration).
+    var firstCallUs = 0
 
     init(command: RedisCommand, argv: OwnedArgv, keys: [BlockingKey], type: BlockedType,
          deadlineMs: Int64, timeoutReply: @escaping (Client) -> Void) {
@@ -93,7 +96,9 @@ extension Server {
             state.timer = OneShotTimer(loop: loop, milliseconds: wait) { [unowned(unsafe) self, weak c] in
                 guard let c, c.blocked === state else { return }
                 self.unblockClient(c)
+                let start = cycleCount()
                 state.timeoutReply(c)
+                self.introspectUnblocked(c, state.command, state.argv.argv, firstCallUs: state.firstCallUs, cycles: cycleCount() &- start)
                 self.resumeAfterUnblock(c)
             }
         }
@@ -160,7 +165,7 @@ extension Server {
                     c.db = db
                     c.reprocessingDeadline = state.deadlineMs
                     blocking.servingKey = bk
-                    reexecute(c, state.command, state.argv.argv)
+                    reexecute(c, state.command, state.argv.argv, firstCallUs: state.firstCallUs)
                     blocking.servingKey = nil
                     c.reprocessingDeadline = nil
                     if c.blocked == nil && c.db === db { c.db = savedDB }
@@ -174,7 +179,7 @@ extension Server {
     /// total_commands_processed) when it blocked; serving it adds its time, and a failed
     /// call if it ends in an error (a BLMOVE whose destination changed type), but it is
     /// not another call (Redis's updateStatsOnUnblock).
-    private func reexecute(_ c: Client, _ cmd: RedisCommand, _ argv: Argv) {
+    private func reexecute(_ c: Client, _ cmd: RedisCommand, _ argv: Argv, firstCallUs: Int) {
         c.lastCommand = cmd
         let errorsBefore = stats.errorReplies
         let start = cycleCount()
@@ -186,8 +191,12 @@ extension Server {
         cmd.proc!(c, argv)
         callDepth &-= 1
         if dirty > dirtyBefore || propagationRequested { propagateAfterCall(c, cmd, argv, dirtied: dirty > dirtyBefore) }
-        cmd.cycles &+= cycleCount() &- start
+        let elapsed = cycleCount() &- start
+        cmd.cycles &+= elapsed
         if stats.errorReplies > errorsBefore { cmd.failedCalls &+= 1 }
+        // Still not served (it blocked again): logged when it finally is.
+        if c.blocked == nil { introspectUnblocked(c, cmd, argv, firstCallUs: firstCallUs, cycles: elapsed) }
+        else { c.blocked?.firstCallUs = firstCallUs + Int(Double(elapsed) * microsecondsPerCycle) }
     }
 
     /// beforeSleep's part: clients unblocked since the last iteration run what they had

@@ -25,6 +25,10 @@ final class Client {
         /// Connected over the Unix-domain socket (Redis's CLIENT_UNIX_SOCKET): CLIENT
         /// LIST's 'U' flag, always "local" for protected mode and protected configs.
         static let unixSocket = Flags(rawValue: 1 << 9)
+        /// In MONITOR mode (Redis's CLIENT_MONITOR): fed every command, kept off the keyspace.
+        static let monitor = Flags(rawValue: 1 << 10)
+        /// The scripting engine's client (Redis's CLIENT_SCRIPT): "lua" in MONITOR lines.
+        static let script = Flags(rawValue: 1 << 11)
     }
 
     let id: Int

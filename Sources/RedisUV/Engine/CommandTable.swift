@@ -32,6 +32,8 @@ final class RedisCommand {
     }
     var rejectedCalls = 0
     var failedCalls = 0
+    /// LATENCY HISTOGRAM / INFO latencystats, made on the first call (Engine/Introspection.swift).
+    var latencyHistogram: LatencyHistogram? = nil
 
     /// EXEC, DISCARD, MULTI, WATCH, QUIT and RESET run at once inside MULTI instead of
     /// being queued (Redis's processCommand), decided once here rather than per command.

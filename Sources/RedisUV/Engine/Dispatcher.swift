@@ -87,6 +87,11 @@ extension Server {
         if replica && rejectWriteOnReplica(c, cmd, flags: flags) { return }
         // min-replicas-to-write: writes need enough replicas with a recent ACK (MasterSide).
         if config.minReplicasToWrite > 0 && rejectWriteForTooFewReplicas(c, cmd, flags: flags) { return }
+        // A monitor keeps off the keyspace (Redis: "Replica can't interact with the keyspace").
+        if c.flags.contains(.monitor) && !cmd.flags.isDisjoint(with: [.readonly, .write, .mayReplicate]) {
+            rejectCommand(c, cmd, "Replica can't interact with the keyspace")
+            return
+        }
         // Pub/Sub: a RESP2 subscriber may only (un)subscribe, PING, QUIT or RESET.
         if c.pubsub != nil && rejectInSubscribedContext(c, cmd) { return }
         // -MASTERDOWN while the link is down and replica-serve-stale-data is off.
@@ -112,6 +117,7 @@ extension Server {
         let errorsBefore = stats.errorReplies
         let start = cycleCount()
         let dirtyBefore = dirty
+        if introspection.monitors.count != 0 { feedMonitorsBeforeScript(c, cmd, argv) }
         callDepth &+= 1
         cmd.proc!(c, argv)  // not .unsafelyUnwrapped: that generic getter re-wraps the closure (an allocation per call)
         callDepth &-= 1
@@ -120,10 +126,13 @@ extension Server {
         if dirty > dirtyBefore || propagationRequested { propagateAfterCall(c, cmd, argv, dirtied: dirty > dirtyBefore) }
         // INFO commandstats and total_commands_processed count executed commands only,
         // as Redis's call() does (rejected ones are not processed).
-        cmd.cycles &+= cycleCount() &- start
+        let elapsed = cycleCount() &- start
+        cmd.cycles &+= elapsed
         stats.totalCommands &+= 1
         cmd.calls &+= 1
         if stats.errorReplies > errorsBefore { countFailedCall(cmd, errorsBefore) }  // (CONFIG RESETSTAT may lower it)
+        // Latency histogram, slow log, latency monitor, MONITOR (Engine/Introspection.swift).
+        afterCallIntrospection(c, cmd, argv, cycles: elapsed)
     }
 
     private func rejectUnknownCommand(_ c: Client, _ argv: Argv) {

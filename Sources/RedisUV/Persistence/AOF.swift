@@ -162,6 +162,7 @@ extension Server {
         var written = 0
         var err: Int32 = 0
         let total = a.buffer.count
+        let writeStart = config.latencyMonitorThreshold > 0 ? monotonicUs() : 0
         while written < total {
             let n = write(a.fd, a.buffer.base! + written, total - written)
             if n < 0 {
@@ -171,6 +172,7 @@ extension Server {
             }
             written += n
         }
+        if writeStart != 0 { noteAOFWriteLatency(since: writeStart, syncInProgress: syncInProgress) }
         if written < total {
             // A partial write is undone (Redis truncates back to the last good size).
             if written > 0 && ftruncate(a.fd, off_t(a.currentSize)) == 0 { written = 0 }
@@ -197,6 +199,8 @@ extension Server {
         a.buffer.count = 0
         a.buffer.trim(ifCapacityOver: 4 << 20, keep: 16 << 10)
         if config.appendfsync == "always" {
+            let fsyncStart = config.latencyMonitorThreshold > 0 ? monotonicUs() : 0
+            defer { if fsyncStart != 0 { latencyAddSampleIfNeeded("aof-fsync-always", Int((monotonicUs() - fsyncStart) / 1000)) } }
             if fdatasync(a.fd) != 0 {
                 log.warning("Can't persist AOF for fsync error when the AOF fsync policy is 'always': \(String(cString: strerror(errno))). Exiting...")
                 exit(1)
@@ -441,7 +445,9 @@ extension Server {
         var next = aof.manifest
         let base = next.newBase(prefix: config.appendfilename, rdbPreamble: config.aofUseRdbPreamble)
         aof.childBaseName = base
+        let forkStart = monotonicUs()
         let pid = fork()
+        if pid > 0 { noteFork(startUs: forkStart) }
         if pid == 0 {
             signal(SIGINT, SIG_IGN)
             signal(SIGTERM, SIG_DFL)

@@ -276,7 +276,9 @@ extension Server {
         // The child reports its copy-on-write size on this pipe (Redis's child info pipe).
         var fds: [Int32] = [-1, -1]
         if pipe(&fds) != 0 { fds = [-1, -1] }
+        let forkStart = monotonicUs()
         let pid = fork()
+        if pid > 0 { noteFork(startUs: forkStart) }
         if pid == 0 {
             // The child: only this thread exists here. It never returns to the event loop
             // nor touches libuv; it writes the file and leaves with _exit.

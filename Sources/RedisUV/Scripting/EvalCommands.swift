@@ -256,7 +256,7 @@ extension Server {
         if let fc = scripting.client { return fc }
         let fc = createClient(now: cachedTimeMs, listed: false)
         fc.authenticated = true
-        fc.flags.insert(.denyBlocking)
+        fc.flags.insert([.denyBlocking, .script])
         scripting.client = fc
         return fc
     }

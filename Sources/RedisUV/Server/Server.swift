@@ -73,6 +73,10 @@ final class Server {
     /// The running command asked for something of the propagation (propagateInstead,
     /// preventPropagation, forcePropagation, alsoPropagate): call() takes its slow path.
     var propagationRequested = false
+    /// MONITOR clients, the slow log, latency events (Engine/Introspection.swift).
+    let introspection = IntrospectionState()
+    /// cycleCount() ticks to microseconds, for call()'s timings.
+    let microsecondsPerCycle = 1.0 / cyclesPerMicrosecond
 
     init(config: ServerConfig, log: Logger) {
         self.config = config
@@ -128,6 +132,7 @@ final class Server {
         if c.blocked != nil { unblockClient(c) }
         freeClientMultiState(c)
         if c.pubsub != nil { pubsubUnsubscribeEverything(c) }
+        if c.flags.contains(.monitor) { stopMonitoring(c) }
         if c.flags.contains(.replica) { replicationReplicaGone(c) }
         clients.removeValue(forKey: c.id)
         c.flags.insert(.closed)
@@ -185,7 +190,9 @@ final class Server {
         if config.activeExpireEnabled && repl.master == nil && !checkClientPauseTimeout() {
             let start = monotonicUs()
             activeExpireCycle()
-            stats.expireCycleTimeUsedUs += monotonicUs() - start
+            let elapsed = monotonicUs() - start
+            stats.expireCycleTimeUsedUs += elapsed
+            latencyAddSampleIfNeeded("expire-cycle", Int(elapsed / 1000))
         }
         stats.sampleMetrics(nowMs: cachedTimeMs)
         if config.maxmemory != 0 { measureMemoryForEviction() }
