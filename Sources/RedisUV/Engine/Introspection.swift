@@ -214,7 +214,7 @@ extension Server {
         line += Array(" [\(c.db.id) \(peer)] ".utf8)
         let args = redactedArguments(argv)
         for (i, a) in args.enumerated() {
-            appendRepr(a, to: &line)
+            appendRepr(&line, a)
             if i != args.count - 1 { line.append(32) }
         }
         line += [13, 10]
@@ -350,25 +350,4 @@ extension RedisCommand {
         }
         h.record(ns: Int64(us) &* 1000)
     }
-}
-
-/// Redis's sdscatrepr on bytes: double quotes, C escapes, \xHH for the unprintable.
-func appendRepr(_ bytes: [UInt8], to out: inout [UInt8]) {
-    let hex = Array("0123456789abcdef".utf8)
-    out.append(UInt8(ascii: "\""))
-    for b in bytes {
-        switch b {
-        case UInt8(ascii: "\\"), UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
-        case 10: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-        case 13: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-        case 9: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-        case 7: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "a"))
-        case 8: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "b"))
-        case 32...126: out.append(b)
-        default:
-            out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "x"))
-            out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 15)])
-        }
-    }
-    out.append(UInt8(ascii: "\""))
 }

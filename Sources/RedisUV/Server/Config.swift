@@ -906,25 +906,11 @@ func formatMemoryForRewrite(_ bytes: Int) -> String {
     return String(bytes)
 }
 
-/// Redis's sdscatrepr: a double-quoted string with C escapes for the rest.
+/// Redis's sdscatrepr of a String (Support/Repr.swift).
 func quoteForConfig(_ s: String) -> String {
-    var out = "\""
-    for b in s.utf8 {
-        switch b {
-        case UInt8(ascii: "\\"): out += "\\\\"
-        case UInt8(ascii: "\""): out += "\\\""
-        case 10: out += "\\n"
-        case 13: out += "\\r"
-        case 9: out += "\\t"
-        case 7: out += "\\a"
-        case 8: out += "\\b"
-        case 32...126: out.unicodeScalars.append(Unicode.Scalar(b))
-        default:
-            let hex = String(b, radix: 16)
-            out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
-        }
-    }
-    return out + "\""
+    var out: [UInt8] = []
+    appendRepr(&out, Array(s.utf8))
+    return String(decoding: out, as: UTF8.self)
 }
 
 /// Redis's pathIsBaseName: no '/' and not "." or "..".
