@@ -380,7 +380,6 @@ static inline void ruv_set_ldb_hook(lua_State *L, ruv_ldb_fn f) {
     else lua_sethook(L, 0, 0, 0);
 }
 
-static inline int ruv_lua_hookcount_event(void) { return LUA_HOOKCOUNT; }
 
 /* The frame `level` levels up (ldbTrace): 0 when there is none. */
 static inline int ruv_ldb_frame(lua_State *L, int level, int *line, const char **name, int *in_user_script) {

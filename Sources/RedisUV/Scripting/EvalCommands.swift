@@ -27,8 +27,7 @@ enum EvalCommands {
         c.addReplyArrayLen(argv.count - 2)
         for j in 2..<argv.count {
             // Redis looks the digest up case-insensitively (dictStrCaseHash).
-            let sha = String(decoding: argv[j].map(asciiLower), as: UTF8.self)
-            c.addReplyInt(scripts[sha] != nil ? 1 : 0)
+            c.addReplyInt(scripts[c.server.scriptDigestKey(argv[j])] != nil ? 1 : 0)
         }
     }
 
@@ -118,6 +117,7 @@ extension Server {
         }
         let ref = luaL_ref(L, LUA_REGISTRYINDEX)
         scripting.scripts[sha] = CachedScript(body: Array(body), flags: flags, ref: ref)
+        if !flags.contains(.evalCompat) { scripting.shebangScripts += 1 }
         scripting.scriptsMemory += body.count + 40
         return sha
     }
@@ -164,9 +164,7 @@ extension Server {
                 c.addReplyError("-NOSCRIPT No matching script. Please use EVAL.")
                 return
             }
-            let digest = argv[1]
-            sha = digest.contains(where: { $0 >= 65 && $0 <= 90 }) ? String(decoding: digest.map(asciiLower), as: UTF8.self)
-                : String(decoding: digest, as: UTF8.self)
+            sha = scriptDigestKey(argv[1])
             if scripting.scripts[sha] == nil {
                 c.addReplyError("-NOSCRIPT No matching script. Please use EVAL.")
                 return
@@ -179,6 +177,12 @@ extension Server {
         guard scriptMayRun(c, script.flags, readOnly: readOnly) else { return }
         runScript(c, L: scripting.state(self), name: sha, function: nil, ref: script.ref, flags: script.flags,
                   readOnly: readOnly, argv: argv, numkeys: numkeys)
+    }
+
+    /// The cache's key for a digest given by a client (looked up case-insensitively).
+    func scriptDigestKey(_ digest: UnsafeRawBufferPointer) -> String {
+        digest.contains(where: { $0 >= 65 && $0 <= 90 }) ? String(decoding: digest.map(asciiLower), as: UTF8.self)
+            : String(decoding: digest, as: UTF8.self)
     }
 
     /// getCommandFlags for EVAL*/FCALL*: a script with a shebang (and every function)
@@ -199,9 +203,8 @@ extension Server {
                   let parsed = scriptShebangFlags(nil, body) else { return cmd.flags }
             scriptFlags = parsed.flags
         case .evalsha:
-            guard argv[1].count == 40 else { return cmd.flags }
-            let sha = String(decoding: argv[1].map(asciiLower), as: UTF8.self)
-            guard let script = scripting.scripts[sha] else { return cmd.flags }
+            guard scripting.shebangScripts > 0, argv[1].count == 40,
+                  let script = scripting.scripts[scriptDigestKey(argv[1])] else { return cmd.flags }
             scriptFlags = script.flags
         case .fcall:
             guard let f = scripting.functions.current.function(argv.string(1)) else { return cmd.flags }

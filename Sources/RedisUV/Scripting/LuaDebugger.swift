@@ -476,7 +476,7 @@ extension Server {
         let bp = ldb.isBreakpoint(line) || ldb.luaBreakpoint
         var timeout = false
         if !inUserScript { return false }
-        if event == ruv_lua_hookcount_event() && !ldb.step && !bp {
+        if event == LUA_HOOKCOUNT && !ldb.step && !bp {
             let startUs = scripting.run?.startUs ?? monotonicUs()
             let elapsedMs = (monotonicUs() - startUs) / 1000
             let limit = config.busyReplyThreshold > 0 ? Int64(config.busyReplyThreshold) : 5000

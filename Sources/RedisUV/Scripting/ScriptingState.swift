@@ -65,6 +65,9 @@ final class ScriptRun {
 final class ScriptingState {
     private(set) var lua: OpaquePointer? = nil
     var scripts: [String: CachedScript] = [:]
+    /// Cached scripts with a shebang: while there are none, EVALSHA's flags are EVALSHA's
+    /// own and the dispatcher need not look the digest up (Scripting/EvalCommands.swift).
+    var shebangScripts = 0
     /// Bytes of the cached bodies and their digests (used_memory_scripts_eval).
     var scriptsMemory = 0
     /// The client scripts run their commands as (Redis's lua_client): not listed, never
@@ -108,6 +111,7 @@ final class ScriptingState {
         if let lua { lua_close(lua) }
         lua = nil
         scripts.removeAll()
+        shebangScripts = 0
         scriptsMemory = 0
     }
 
