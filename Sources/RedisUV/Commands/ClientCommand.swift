@@ -170,6 +170,12 @@ enum ClientCommand {
     /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking command early,
     /// with its timeout reply or an UNBLOCKED error. :1 if it was blocked, else :0.
     static func unblock(_ c: Client, _ argv: Argv) {
+        // Redis's clientCommand takes UNBLOCK only with 3 or 4 arguments (the table's arity
+        // is -3); more fall through to its subcommand syntax error before any id lookup.
+        if argv.count > 4 {
+            c.addReplyError("unknown subcommand or wrong number of arguments for '\(argv.string(1))'. Try CLIENT HELP.")
+            return
+        }
         var asError = false
         if argv.count == 4 {
             if argv.equals(3, "timeout") {
