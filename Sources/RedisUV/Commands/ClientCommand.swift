@@ -17,6 +17,12 @@ enum ClientCommand {
         CommandImpl("client|unpause", unpause),
     ]
 
+    /// Redis's addReplySubcommandSyntaxError, for the subcommands whose table arity is "at
+    /// least" but which clientCommand only takes up to a fixed count (UNBLOCK, PAUSE).
+    static func subcommandSyntaxError(_ c: Client, _ argv: Argv) {
+        c.addReplyError("unknown subcommand or wrong number of arguments for '\(argv.string(1))'. Try CLIENT HELP.")
+    }
+
     static func id(_ c: Client, _ argv: Argv) {
         c.addReplyInt(c.id)
     }
@@ -172,10 +178,7 @@ enum ClientCommand {
     static func unblock(_ c: Client, _ argv: Argv) {
         // Redis's clientCommand takes UNBLOCK only with 3 or 4 arguments (the table's arity
         // is -3); more fall through to its subcommand syntax error before any id lookup.
-        if argv.count > 4 {
-            c.addReplyError("unknown subcommand or wrong number of arguments for '\(argv.string(1))'. Try CLIENT HELP.")
-            return
-        }
+        if argv.count > 4 { return subcommandSyntaxError(c, argv) }
         var asError = false
         if argv.count == 4 {
             if argv.equals(3, "timeout") {
@@ -207,10 +210,7 @@ enum ClientCommand {
     /// CLIENT PAUSE timeout [WRITE|ALL]: postpone clients' commands (all, or those that
     /// may write) for `timeout` ms (Engine/ClientPause.swift).
     static func pause(_ c: Client, _ argv: Argv) {
-        if argv.count > 4 {
-            c.addReplyError("unknown subcommand or wrong number of arguments for '\(argv.string(1))'. Try CLIENT HELP.")
-            return
-        }
+        if argv.count > 4 { return subcommandSyntaxError(c, argv) }
         var type = ClientPauseType.all
         if argv.count == 4 {
             if argv.equals(3, "write") {
